@@ -1,0 +1,74 @@
+"""The one source of truth for configuration: ``NEWSDIGEST_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MB = 1024 * 1024
+
+
+def _default_seeds_dir() -> Path:
+    """The project's seeds/ folder when running from a checkout, else ./seeds."""
+    bundled = PROJECT_ROOT / "seeds"
+    return bundled if bundled.is_dir() else Path("seeds")
+
+
+class Settings(BaseSettings):
+    """Every setting can be given as ``NEWSDIGEST_<NAME>`` (case-insensitive)."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSDIGEST_", extra="ignore")
+
+    # Storage and output
+    database_url: str = "sqlite:///newsdigest.db"
+    out_dir: Path = Path("digests")
+    seeds_dir: Path = Field(default_factory=_default_seeds_dir)
+    sources_file: Path | None = None
+
+    # Local files
+    max_file_bytes: int = 5 * MB
+
+    # Fetching (used by the web sources)
+    allow_private_hosts: bool = False
+    user_agent: str = "newsdigest/0.1 (+https://github.com/newsdigest/newsdigest)"
+    contact: str = ""
+    http_timeout_seconds: float = 15.0
+    http_max_bytes: int = 5 * MB
+    http_max_redirects: int = 5
+    http_retries: int = 3
+    http_backoff_seconds: float = 1.0
+    http_backoff_max_seconds: float = 30.0
+    per_host_concurrency: int = 2
+    per_host_delay_seconds: float = 1.0
+    max_concurrency: int = 8
+
+    # Stories and digests
+    story_quiet_days: float = 3.0
+    summary_max_words: int = 150
+    summary_max_sentences: int = 6
+    digest_max_stories: int = 30
+
+    # Email
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_security: Literal["none", "starttls", "ssl"] = "none"
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = 30.0
+    email_from: str = "newsdigest@localhost"
+    email_to: str = ""
+
+    @property
+    def email_recipients(self) -> list[str]:
+        return [a.strip() for a in self.email_to.split(",") if a.strip()]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings read once per process; tests call ``get_settings.cache_clear()``."""
+    return Settings()
