@@ -19,6 +19,7 @@ class Article:
     lang: str | None = None
     origin: str | None = None  # file path or URL it was read from
     tags: list[str] = field(default_factory=list)
+    content_hash: str | None = None  # of the cleaned text, set by digest.prepare
 
 
 @dataclass

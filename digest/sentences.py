@@ -1,0 +1,229 @@
+"""Sentence units for the summarizer: a rule-based splitter and a candidate filter.
+
+The splitter works on any language written with Latin-style punctuation and knows the
+abbreviations of Indonesian and English news (titles, degrees, street and number prefixes,
+months). Every sentence it returns is a verbatim substring of the input (stripped), so a
+summary sentence can always be traced back to its article. A dateline that opens a paragraph
+("REPUBLIKA.CO.ID, WASHINGTON –", "Jakarta, CNN Indonesia --") is left out of the sentence.
+
+``is_candidate`` says whether a sentence may appear in a summary: not too short or long, not
+site debris, not a question to the reader, no dangling quote, not a heading or a teaser.
+It does not rely on ``digest.clean`` having run first (defence in depth).
+"""
+
+from __future__ import annotations
+
+import re
+
+from digest.lang import words
+
+# Lowercased, without the final dot. A dot after one of these does not end a sentence.
+ABBREVIATIONS = frozenset(
+    """
+    dr drs dra prof ir h hj kh st s.h s.e s.t s.pd s.kom s.sos s.ip s.ag s.psi s.hum s.si
+    s.ked s.farm m.si m.sc m.a m.m m.h m.t m.pd m.kom m.hum m.ag m.kes ph.d lc b.a b.sc
+    jl jln no nomor kec kab kel kota prov ds gg rt rw kp tbk pt cv ud bpk bp ibu sdr sdri yth
+    rp us$ usd idr hlm tel telp fax hal vol ed dkk dll dsb dst tsb pkl ps mr mrs ms mx jr sr
+    gen lt col capt cpt sgt maj cmdr adm gov sen rep rev hon pres supt insp det ft mt
+    inc ltd co corp bros llc plc dept univ assn est approx vs etc e.g i.e cf al fig
+    jan feb mar apr jun jul aug agu sep sept okt oct nov des dec
+    """.split()
+)
+
+_CLOSERS = "\"'”’»)]"
+_OPEN_QUOTES = "\"“‘«"
+# A possible sentence end: terminal punctuation, optional closing quotes/brackets, whitespace.
+_BOUNDARY = re.compile(r"(\.{2,}|…|[.!?]+)([" + re.escape(_CLOSERS) + r"]*)(\s+)")
+_TOKEN_BEFORE = re.compile(r"(\S+)$")
+_INITIALS = re.compile(r"^(?:[A-Za-z]{1,3}\.)+[A-Za-z]{1,3}$")  # S.H, M.Si, U.S, Ph.D
+_DASH = re.compile(r"\s(?:--|-|–|—)\s+")
+_DATELINE_WORD = re.compile(r"^(?:\(?[A-Z0-9][\w.&'’]*\)?,?|\([\w .&]+\),?|[a-z]+\.(?:com|co|id|net)\b.*)$")
+_DATELINE_MAX_CHARS = 60
+_DATELINE_MAX_WORDS = 6
+
+
+def _dateline_end(paragraph: str) -> int:
+    """Length of a leading dateline ("TEMPO.CO, Jakarta - ") in ``paragraph``, else 0."""
+    m = _DASH.search(paragraph, 0, _DATELINE_MAX_CHARS + 4)
+    if not m or m.start() == 0:
+        return 0
+    prefix = paragraph[: m.start()].strip()
+    tokens = re.sub(r"\([^)]*\)", lambda g: g.group(0).replace(" ", "_"), prefix).split()
+    if not tokens or len(tokens) > _DATELINE_MAX_WORDS:
+        return 0
+    if not all(_DATELINE_WORD.match(t.replace("_", " ")) for t in tokens):
+        return 0
+    # One capitalised word ("Rimanews -") is a dateline; a short capitalised name phrase
+    # with no comma, parenthesis, web-domain or ALL-CAPS word is more likely a subject.
+    signal = (
+        len(tokens) == 1
+        or "," in prefix
+        or "(" in prefix
+        or re.search(r"\.(?:com|co|id|net)\b", prefix, re.I)
+        or any(t.isupper() and len(t) >= 3 for t in tokens)
+    )
+    return m.end() if signal else 0
+
+
+def _is_abbreviation(token: str) -> bool:
+    token = token.lstrip(_OPEN_QUOTES + "([")
+    core = token[:-1] if token.endswith(".") else token
+    low = core.lower()
+    if low in ABBREVIATIONS:
+        return True
+    if len(core) == 1 and core.isalpha() and core.isupper():
+        return True  # an initial: "A. Yani", "John F. Kennedy"
+    return bool(_INITIALS.match(core))  # S.H., M.Si., U.S., Ph.D.
+
+
+def _quote_open(text: str) -> bool:
+    """Whether a double quotation is left open at the end of ``text``."""
+    straight = text.count('"') + len(re.findall(r"''|‘‘|‘’|’’", text))
+    return straight % 2 == 1 or text.count("“") > text.count("”")
+
+
+def _paragraphs(text: str) -> list[tuple[int, int]]:
+    """Spans of paragraphs: lines, with a hard-wrapped line joined to its continuation."""
+    spans: list[list[int]] = []
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        start, end = pos, pos + len(line.rstrip("\r\n"))
+        pos += len(line)
+        body = text[start:end]
+        if not body.strip():
+            continue
+        if spans:
+            prev = text[spans[-1][0] : spans[-1][1]].rstrip()
+            first = body.lstrip()[:1]
+            if prev and prev[-1] not in ".!?:;\"'”’)…" and first.islower():
+                spans[-1][1] = end
+                continue
+        spans.append([start, end])
+    return [(s, e) for s, e in spans]
+
+
+def _split_paragraph(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    para = text[start:end]
+    cut = _dateline_end(para)
+    out: list[tuple[int, int]] = []
+    sent_start = cut
+    for m in _BOUNDARY.finditer(para, cut):
+        nxt = para[m.end() : m.end() + 1]
+        if not nxt:
+            break
+        punct, closers = m.group(1), m.group(2)
+        follower = nxt
+        if follower in _OPEN_QUOTES + "(['‘":
+            follower = para[m.end() + 1 : m.end() + 2] or follower
+        if follower.islower():
+            continue  # "tersebut ... akan", "?" tanya dia.
+        if punct == "." and not closers:
+            token = _TOKEN_BEFORE.search(para, 0, m.start() + 1)
+            if token and _is_abbreviation(token.group(1)):
+                continue
+            if not (follower.isupper() or follower.isdigit() or nxt in _OPEN_QUOTES):
+                continue
+        # Inside a quotation that closes later in this paragraph: keep the quote whole.
+        piece = para[sent_start : m.end()]
+        if _quote_open(piece) and not _quote_open(para[sent_start:]):
+            continue
+        out.append((start + sent_start, start + m.end()))
+        sent_start = m.end()
+    if sent_start < len(para):
+        out.append((start + sent_start, end))
+    return out
+
+
+def split_sentences(text: str, lang: str | None = None) -> list[str]:
+    """Sentences of ``text``, each a verbatim (stripped) substring of it, in order.
+
+    ``lang`` is accepted for the interface; the rules cover Indonesian and English news and
+    degrade to plain punctuation splitting elsewhere.
+    """
+    if not text or not text.strip():
+        return []
+    result = []
+    for p_start, p_end in _paragraphs(text):
+        for s, e in _split_paragraph(text, p_start, p_end):
+            sentence = text[s:e].strip()
+            if sentence:
+                result.append(sentence)
+    return result
+
+
+# ---------------------------------------------------------------------------- candidates
+
+# Words per candidate sentence. Calibrated on indosum-dev: reference sentences are 6..45
+# words (5th..99th percentile); very long units are run-ons or merged paragraphs.
+MIN_WORDS = 6
+MAX_WORDS = 60
+
+_DEBRIS = re.compile(
+    r"scroll to continue|\bbaca[\s_]*juga\b|\blihat[\s_]*juga\b|\bsimak (?:juga|berita|video|"
+    r"selengkapnya|di)\b|selengkapnya|halaman (?:berikut|selanjutnya)|berita (?:terkait|"
+    r"terpopuler|lainnya)|pilihan editor|advertis|\biklan\b|^sumber\s*:|^red\s*:|^reporter\b|"
+    r"^editor\b|^penulis\b|^pewarta\b|copyright|©|hak cipta|all rights reserved|\bklik\b|"
+    r"click here|read more|also read|\bread also\b|\brelated\s*:|follow (?:us|kami)|"
+    r"ikuti (?:kami|kanal|berita|akun)|subscribe|berlangganan|newsletter|sign up|"
+    r"(?:download|unduh) (?:aplikasi|app)|\byuk\b|jangan lewatkan|dapatkan (?:update|berita|"
+    r"informasi)|tonton (?:juga|video)|^(?:foto|video|photo|image|gambar|ilustrasi)\s*:|"
+    r"getty images|https?://|www\.|\S+@\S+\.\w+|\[\s*\]|!\[|\|\s*$|^\s*\||loading|"
+    r"cookies?\b|javascript|privacy policy|terms of (?:use|service)|share (?:this|on)\b|"
+    r"\bad(?:vertisement)?\s*$|next page|previous page|^tags?\s*:|^topik\s*:",
+    re.IGNORECASE,
+)
+_TERMINAL = ".!\"'”’)"
+
+
+def _has_balanced_quotes(s: str) -> bool:
+    doubled = len(re.findall(r"''|‘‘|‘’|’’", s))
+    if (s.count('"') + doubled) % 2:
+        return False
+    if doubled == 0 and s.count("“") != s.count("”"):
+        return False
+    return s.count("(") == s.count(")")
+
+
+def is_candidate(sentence: str, lang: str | None = None) -> bool:
+    """Whether ``sentence`` may be used in a summary (see the module docstring)."""
+    s = sentence.strip()
+    toks = words(s)
+    n = len(toks)
+    if n < MIN_WORDS or n > MAX_WORDS:
+        return False
+    if _DEBRIS.search(s):
+        return False
+    tail = s.rstrip(_CLOSERS + " ")
+    if tail.endswith(("?", ":", ";", ",", "…", "..")):
+        return False  # a question to the reader, a lead-in, a teaser cut short
+    first = next((c for c in s if c.isalnum()), "")
+    if first.islower():
+        return False  # a fragment (the rest of a broken sentence)
+    if not _has_balanced_quotes(s):
+        return False  # dangling quote: half of a quotation split across units
+    letters = [c for c in s if c.isalpha()]
+    if letters and sum(c.isupper() for c in letters) > 0.6 * len(letters):
+        return False  # ALL-CAPS banner
+    alpha_words = sum(any(c.isalpha() for c in t) for t in toks)
+    if alpha_words < 0.6 * n:
+        return False  # number soup, tables, scores
+    capitalised = sum(t[:1].isupper() for t in toks)
+    if capitalised > 0.6 * n:
+        return False  # a Title Case headline ("Wapres AS: Dukungan Militer ... Kesalahan Besar!")
+    if s[-1] not in _TERMINAL and (n < 10 or capitalised > 0.5 * n):
+        return False  # a heading or a caption, not a sentence
+    return True
+
+
+# A line after which the rest of a scraped page is a list of other stories.
+_FOOTER = re.compile(
+    r"^(?:berita terkait|berita terpopuler|berita lainnya|artikel terkait|baca juga berita|"
+    r"related (?:articles|stories|news|coverage)|more (?:stories|from)|recommended|"
+    r"trending|terpopuler|rekomendasi)\b",
+    re.IGNORECASE,
+)
+
+
+def is_footer(sentence: str) -> bool:
+    """Whether ``sentence`` opens the related-stories footer of a scraped page."""
+    return bool(_FOOTER.match(sentence.strip()))
