@@ -27,17 +27,19 @@ ABBREVIATIONS = frozenset(
     gen lt col capt cpt sgt maj cmdr adm gov sen rep rev hon pres supt insp det ft mt
     inc ltd co corp bros llc plc dept univ assn est approx vs etc e.g i.e cf al fig
     jan feb mar apr jun jul aug agu sep sept okt oct nov des dec
-    """.split()
+    """.split()  # noqa: SIM905 - a word list is easier to read and extend as text
 )
 
 _CLOSERS = "\"'”’»)]"
-_OPEN_QUOTES = "\"“‘«"
+_OPEN_QUOTES = '"“‘«'
 # A possible sentence end: terminal punctuation, optional closing quotes/brackets, whitespace.
 _BOUNDARY = re.compile(r"(\.{2,}|…|[.!?]+)([" + re.escape(_CLOSERS) + r"]*)(\s+)")
 _TOKEN_BEFORE = re.compile(r"(\S+)$")
 _INITIALS = re.compile(r"^(?:[A-Za-z]{1,3}\.)+[A-Za-z]{1,3}$")  # S.H, M.Si, U.S, Ph.D
 _DASH = re.compile(r"\s(?:--|-|–|—)\s+")
-_DATELINE_WORD = re.compile(r"^(?:\(?[A-Z0-9][\w.&'’]*\)?,?|\([\w .&]+\),?|[a-z]+\.(?:com|co|id|net)\b.*)$")
+_DATELINE_WORD = re.compile(
+    r"^(?:\(?[A-Z0-9][\w.&'’]*\)?,?|\([\w .&]+\),?|[a-z]+\.(?:com|co|id|net)\b.*)$"
+)
 _DATELINE_MAX_CHARS = 60
 _DATELINE_MAX_WORDS = 6
 
@@ -210,9 +212,8 @@ def is_candidate(sentence: str, lang: str | None = None) -> bool:
     capitalised = sum(t[:1].isupper() for t in toks)
     if capitalised > 0.6 * n:
         return False  # a Title Case headline ("Wapres AS: Dukungan Militer ... Kesalahan Besar!")
-    if s[-1] not in _TERMINAL and (n < 10 or capitalised > 0.5 * n):
-        return False  # a heading or a caption, not a sentence
-    return True
+    # Without terminal punctuation, only a long sentence-like line counts (not a heading).
+    return s[-1] in _TERMINAL or (n >= 10 and capitalised <= 0.5 * n)
 
 
 # A line after which the rest of a scraped page is a list of other stories.

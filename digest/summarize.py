@@ -1,0 +1,461 @@
+"""Multi-document extractive summaries of a story (issue 5).
+
+Method (default ``method="lexrank"``):
+
+1. Units: each article is split with ``digest.sentences.split_sentences``; only sentences that
+   pass ``is_candidate`` are scored, and nothing after a related-stories footer. Identical
+   sentences (syndicated copies) are merged into one unit that remembers every article.
+2. Representation: folded, stemmed content words (``digest.lang.terms``: Sastrawi for
+   Indonesian, snowball for English, plain tokens elsewhere), sublinear TF x IDF over the
+   story's sentences, L2-normalised rows of a scipy sparse matrix.
+3. Scores, each scaled to [0, 1] within the story, mixed with the weights of ``SummaryParams``:
+   - centrality: continuous LexRank (Erkan & Radev 2004), computed matrix-free: the
+     similarity matrix X·Xᵀ is never built, each power-iteration step is two sparse
+     products, so cost is linear in the number of term occurrences. Other methods
+     (``textrank``, ``lsa``, ``luhn``, ``kl``, ``sumbasic``) take this score from sumy's
+     summarizer instead, run offline with our tokenizer and stemmer on a capped set of units;
+   - centroid similarity (MEAD, Radev et al. 2004), with every article weighing the same;
+   - position prior: news leads carry the facts, 1 / (1 + rank)^γ by candidate rank in the
+     article;
+   - support: how many other outlets carry a near-paraphrase of the sentence;
+   - a length factor that discounts very short sentences.
+4. Selection: greedy budgeted maximal marginal relevance (Carbonell & Goldstein 1998; gain per
+   word^r as in Lin & Bilmes 2010): a unit whose cosine with an already selected one exceeds
+   ``redundancy`` (content terms) or ``token_redundancy`` (raw lowercase tokens, works across
+   languages for names and figures) is never taken. Whole sentences only, within
+   ``max_words`` and ``max_sentences``.
+5. Order: by publication day, then by position in the article, so leads come first and a
+   multi-day story reads chronologically.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import scipy.sparse as sp
+
+from digest.lang import detect_language, fold, normalize_lang, stemmer, stop_words, terms, words
+from digest.models import Doc, SummarySentence
+from digest.sentences import is_candidate, is_footer, split_sentences
+
+METHODS = ("lexrank", "textrank", "lsa", "luhn", "kl", "sumbasic")
+
+
+@dataclass(frozen=True)
+class SummaryParams:
+    """Weights and thresholds of the method.
+
+    Calibrated with ``python bench/summaries.py --tune`` on the tuning slice of
+    indosum-dev (rows whose index % 5 == 0, 351 articles; scores are reported on the other
+    1,401), then checked for the multi-document case on the ECB+ events (redundancy, support)
+    and on the seed story. Single-document tuning alone would favour the position prior too
+    much, so the prior is kept below the value that maximised IndoSum ROUGE-2 (see the notes).
+    """
+
+    # Mixture weights (features are scaled to [0, 1] per story).
+    # Tuned on the indosum-dev tuning slice by grid search over {0, .5, 1, 2}.
+    w_centrality: float = 1.0
+    # MEAD's centroid feature; same grid.
+    w_centroid: float = 1.0
+    # Lead prior; IndoSum ROUGE-2 rises up to ~3 on the grid, 2 kept for multi-doc generality.
+    w_position: float = 2.0
+    # Outlet support; no signal on single-document IndoSum, set from the seed story and ECB+
+    # (facts reported by several outlets are the ones references keep, DUC-style).
+    w_support: float = 1.0
+    # Decay of the position prior 1/(1+rank)^γ; grid {0.5, 1, 1.5}, on the tuning slice.
+    position_decay: float = 1.0
+    # Sentences under this many words are discounted linearly (length normalisation);
+    # set from indosum-dev reference sentences (median 17 words) on the tuning slice.
+    short_words: int = 10
+    # MMR trade-off between relevance and novelty; grid {0.5, 0.7, 0.85, 1}.
+    mmr_lambda: float = 0.7
+    # Gain per word^r in the budgeted greedy (Lin & Bilmes); grid {0, 0.3, 0.5}.
+    length_exponent: float = 0.3
+    # Hard redundancy cut on content-term TF-IDF cosine; set by hand on the seed story (the
+    # Reuters- and CBS-quoted versions of Harris's remark score 0.55-0.7) and ECB+.
+    redundancy: float = 0.35
+    # Hard cut on raw lowercase token cosine, the measure the bench reports (< 0.5 wanted).
+    token_redundancy: float = 0.45
+    # Cosine at which a sentence of another article counts as the same fact (support and
+    # ``also``); checked by hand on seed-story paraphrases.
+    support_threshold: float = 0.3
+    also_threshold: float = 0.35
+    # LexRank damping and iterations (Erkan & Radev's defaults).
+    damping: float = 0.85
+    iterations: int = 60
+    # Units scored by sumy's (pure-Python) scorers for the non-default methods, chosen by
+    # position + centroid; keeps a 200-article story within seconds.
+    sumy_max_units: int = 300
+    # Units for which pairwise support is computed (rows of a sparse product).
+    support_max_units: int = 1500
+    notes: str = field(default="", compare=False)
+
+
+DEFAULT_PARAMS = SummaryParams()
+
+
+# ------------------------------------------------------------------------------- units
+
+
+@dataclass
+class _Unit:
+    text: str
+    doc: int
+    position: int  # index in split_sentences(doc.text)
+    rank: int  # index among the candidates of its doc
+    lang: str | None
+    n_words: int
+    docs: set[int] = field(default_factory=set)
+
+
+def _doc_langs(docs: Sequence[Doc], lang: str | None) -> list[str | None]:
+    lang = normalize_lang(lang)
+    if lang:
+        return [lang] * len(docs)
+    out = []
+    for d in docs:
+        code = normalize_lang(d.lang) or detect_language(f"{d.title}\n{d.text}")
+        out.append(code)
+    return out
+
+
+def _units(docs: Sequence[Doc], langs: list[str | None]) -> list[_Unit]:
+    units: list[_Unit] = []
+    seen: dict[str, _Unit] = {}
+    for i, d in enumerate(docs):
+        rank = 0
+        for pos, s in enumerate(split_sentences(d.text or "", langs[i])):
+            if is_footer(s):
+                break
+            if not is_candidate(s, langs[i]):
+                continue
+            key = " ".join(fold(w) for w in words(s))
+            if key in seen:
+                seen[key].docs.add(i)
+                rank += 1
+                continue
+            u = _Unit(s, i, pos, rank, langs[i], len(words(s)), {i})
+            seen[key] = u
+            units.append(u)
+            rank += 1
+    return units
+
+
+# ---------------------------------------------------------------------------- vectors
+
+
+def _matrix(token_lists: list[list[str]], *, tfidf: bool) -> sp.csr_matrix:
+    vocab: dict[str, int] = {}
+    rows, cols, vals = [], [], []
+    for r, toks in enumerate(token_lists):
+        counts: dict[int, int] = {}
+        for t in toks:
+            j = vocab.setdefault(t, len(vocab))
+            counts[j] = counts.get(j, 0) + 1
+        for j, c in counts.items():
+            rows.append(r)
+            cols.append(j)
+            vals.append(1.0 + math.log(c) if tfidf else float(c))
+    n = len(token_lists)
+    m = sp.csr_matrix((vals, (rows, cols)), shape=(n, max(len(vocab), 1)), dtype=np.float64)
+    if tfidf and n:
+        df = np.bincount(m.indices, minlength=m.shape[1])
+        idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
+        m = m @ sp.diags(idf)
+    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sp.csr_matrix(sp.diags(1.0 / norms) @ m)
+
+
+def _scale(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if not len(x):
+        return x
+    lo, hi = float(x.min()), float(x.max())
+    return (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
+
+
+def lexrank_scores(x: sp.csr_matrix, damping: float = 0.85, iterations: int = 60) -> np.ndarray:
+    """Continuous LexRank stationary distribution of the rows of ``x`` (L2-normalised).
+
+    The graph is A = X·Xᵀ − I (cosine, no self-loops); the random walk uses A row-normalised,
+    with teleport 1 − damping and dangling rows spread uniformly. A is never materialised.
+    """
+    n = x.shape[0]
+    if n == 0:
+        return np.zeros(0)
+    xt = x.T.tocsr()
+    deg = x @ (xt @ np.ones(n)) - 1.0  # row sums of A (self-similarity removed)
+    deg = np.where(deg > 1e-12, deg, 0.0)
+    dangling = deg == 0
+    inv = np.where(dangling, 0.0, 1.0 / np.where(dangling, 1.0, deg))
+    p = np.full(n, 1.0 / n)
+    for _ in range(iterations):
+        q = p * inv
+        walk = x @ (xt @ q) - q  # Aᵀq with A symmetric
+        new = (1 - damping) / n + damping * (walk + p[dangling].sum() / n)
+        new /= new.sum()
+        if np.abs(new - p).sum() < 1e-9:
+            p = new
+            break
+        p = new
+    return p
+
+
+# -------------------------------------------------------------------------- sumy scorers
+
+
+class _Tokenizer:
+    """Duck-typed sumy tokenizer (offline: no NLTK punkt)."""
+
+    def __init__(self, lang: str | None):
+        self.language = lang or "und"
+        self._lang = lang
+
+    def to_sentences(self, paragraph: str) -> list[str]:
+        return split_sentences(paragraph, self._lang)
+
+    def to_words(self, sentence: str) -> list[str]:
+        return words(sentence)
+
+
+def _sumy_summarizer(method: str, lang: str | None):
+    from sumy.summarizers.kl import KLSummarizer
+    from sumy.summarizers.lex_rank import LexRankSummarizer
+    from sumy.summarizers.lsa import LsaSummarizer
+    from sumy.summarizers.luhn import LuhnSummarizer
+    from sumy.summarizers.sum_basic import SumBasicSummarizer
+    from sumy.summarizers.text_rank import TextRankSummarizer
+
+    cls = {
+        "lexrank": LexRankSummarizer,
+        "textrank": TextRankSummarizer,
+        "lsa": LsaSummarizer,
+        "luhn": LuhnSummarizer,
+        "kl": KLSummarizer,
+        "sumbasic": SumBasicSummarizer,
+    }[method]
+    stem = stemmer(lang)
+    summarizer = cls(lambda w: stem(fold(w)))
+    summarizer.stop_words = sorted(stop_words(lang))
+    return summarizer
+
+
+def sumy_ratings(texts: Sequence[str], groups: Sequence[int], method: str, lang: str | None):
+    """Per-text scores of one of sumy's summarizers (higher = better), offline.
+
+    ``groups`` puts texts into paragraphs (one per article). Ranks from the summarizer's own
+    rating are returned as scores in [0, 1] (sumy's KL and SumBasic only give an order).
+    """
+    from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
+
+    if not texts:
+        return np.zeros(0)
+    tok = _Tokenizer(lang)
+    sentences = [Sentence(t, tok) for t in texts]
+    paragraphs, current, last = [], [], None
+    for s, g in zip(sentences, groups, strict=True):
+        if last is not None and g != last:
+            paragraphs.append(Paragraph(current))
+            current = []
+        current.append(s)
+        last = g
+    paragraphs.append(Paragraph(current))
+    document = ObjectDocumentModel(paragraphs)
+    captured: list = []
+
+    def capture(infos):
+        captured.extend(infos)
+        return infos
+
+    _sumy_summarizer(method, lang)(document, capture)
+    # Identical texts are equal Sentence objects for sumy: give every copy the same rating.
+    order = {}
+    for rank, info in enumerate(captured):  # sorted best first
+        order.setdefault(info.order, rank)
+    n = len(texts)
+    scores = np.zeros(n)
+    for i in range(n):
+        scores[i] = 1.0 - order.get(i, n) / max(n, 1)
+    return scores
+
+
+# ---------------------------------------------------------------------------- summarize
+
+
+def _support(x: sp.csr_matrix, doc_of: np.ndarray, rows: np.ndarray, threshold: float):
+    """For each row in ``rows``: the set of other docs holding a unit with cosine ≥ threshold."""
+    sims = (x[rows] @ x.T).tocsr()
+    out = []
+    for k, r in enumerate(rows):
+        lo, hi = sims.indptr[k], sims.indptr[k + 1]
+        cols = sims.indices[lo:hi][sims.data[lo:hi] >= threshold]
+        docs = set(doc_of[cols].tolist())
+        docs.discard(int(doc_of[r]))
+        out.append(docs)
+    return out
+
+
+def _day(d: datetime | None) -> tuple[int, str]:
+    return (1, "") if d is None else (0, d.date().isoformat())
+
+
+def summarize(
+    docs: Sequence[Doc],
+    lang: str | None = None,
+    *,
+    max_words: int | None = 150,
+    max_sentences: int | None = None,
+    method: str = "lexrank",
+    params: SummaryParams = DEFAULT_PARAMS,
+) -> list[SummarySentence]:
+    """Extractive summary of one story told by ``docs`` (see the module docstring)."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if not docs:
+        return []
+    if max_words is None and max_sentences is None:
+        max_sentences = 5
+    langs = _doc_langs(docs, lang)
+    units = _units(docs, langs)
+    if not units:
+        return []
+    n = len(units)
+    content = [terms(u.text, u.lang) for u in units]
+    x = _matrix(content, tfidf=True)
+    raw = _matrix([[fold(w) for w in words(u.text)] for u in units], tfidf=False)
+    doc_of = np.array([u.doc for u in units])
+    n_docs = len(docs)
+
+    # Centroid: mean of per-article mean vectors, so a long article does not dominate.
+    centroid = np.zeros(x.shape[1])
+    for d in np.unique(doc_of):
+        centroid += np.asarray(x[doc_of == d].mean(axis=0)).ravel()
+    norm = np.linalg.norm(centroid)
+    cen = x @ (centroid / norm) if norm else np.zeros(n)
+
+    rank = np.array([u.rank for u in units], dtype=np.float64)
+    position = 1.0 / np.power(1.0 + rank, params.position_decay)
+    length = np.array([u.n_words for u in units], dtype=np.float64)
+    length_factor = np.minimum(1.0, length / max(params.short_words, 1))
+
+    if method == "lexrank":
+        central = lexrank_scores(x, params.damping, params.iterations)
+    else:
+        pre = _scale(cen) + position
+        keep = np.argsort(-pre, kind="stable")[: params.sumy_max_units]
+        keep.sort()
+        central = np.zeros(n)
+        main_lang = max(set(langs), key=langs.count) if langs else None
+        central[keep] = sumy_ratings(
+            [units[i].text for i in keep], [units[i].doc for i in keep], method, main_lang
+        )
+
+    # Outlet support, on the most promising units (bounded cost for huge stories).
+    prelim = (
+        params.w_centrality * _scale(central)
+        + params.w_centroid * _scale(cen)
+        + params.w_position * position
+    )
+    support = np.zeros(n)
+    others: list[set[int]] = [set(u.docs) - {u.doc} for u in units]
+    if n_docs > 1:
+        rows = np.argsort(-prelim, kind="stable")[: params.support_max_units]
+        for r, found in zip(rows, _support(x, doc_of, rows, params.support_threshold), strict=True):
+            found |= others[r]
+            support[r] = len(found)
+        support = np.log1p(support) / math.log(n_docs)  # in [0, 1]
+
+    score = (prelim + params.w_support * support) * length_factor
+    score = _scale(score) + 1e-6
+
+    chosen = _select(units, score, x, raw, max_words, max_sentences, params)
+
+    out = []
+    for i in chosen:
+        u = units[i]
+        also = set(u.docs) - {u.doc}
+        if n_docs > 1:
+            sims = np.asarray((x @ x[i].T).todense()).ravel()
+            also |= {int(d) for d in doc_of[sims >= params.also_threshold]}
+            also.discard(u.doc)
+        out.append(SummarySentence(u.text, u.doc, sorted(also), u.position))
+
+    def order_key(s: SummarySentence):
+        u_rank = next(u.rank for u in units if u.doc == s.doc and u.position == s.position)
+        return (_day(docs[s.doc].published), u_rank, s.doc, s.position)
+
+    out.sort(key=order_key)
+    return out
+
+
+def _select(units, score, x, raw, max_words, max_sentences, params) -> list[int]:
+    n = len(units)
+    length = np.array([u.n_words for u in units], dtype=np.float64)
+    max_sim = np.zeros(n)
+    max_raw = np.zeros(n)
+    alive = np.ones(n, dtype=bool)
+    chosen: list[int] = []
+    used = 0
+    lam = params.mmr_lambda
+    while alive.any():
+        if max_sentences is not None and len(chosen) >= max_sentences:
+            break
+        if max_words is not None:
+            alive &= length <= max_words - used
+            if not alive.any():
+                break
+        gain = (lam * score - (1 - lam) * max_sim) / np.power(length, params.length_exponent)
+        gain[~alive] = -np.inf
+        best = int(np.argmax(gain))
+        chosen.append(best)
+        used += int(length[best])
+        alive[best] = False
+        max_sim = np.maximum(max_sim, np.asarray((x @ x[best].T).todense()).ravel())
+        max_raw = np.maximum(max_raw, np.asarray((raw @ raw[best].T).todense()).ravel())
+        alive &= (max_sim <= params.redundancy) & (max_raw <= params.token_redundancy)
+    return chosen
+
+
+# ----------------------------------------------------------------------------- headline
+
+_SITE_SUFFIX = re.compile(r"\s+[-|–—:]\s+[^-|–—:]{2,40}$")
+
+
+def choose_headline(docs: Sequence[Doc], lang: str | None = None) -> str:
+    """The story's headline: the title closest to what all its articles say.
+
+    Titles are scored by cosine with the story's term centroid (titles of 4-25 words, site
+    names such as " - Kompas.com" removed); with no usable title, the first sentence of the
+    one-sentence summary.
+    """
+    if not docs:
+        return ""
+    langs = _doc_langs(docs, lang)
+    titles = []
+    for i, d in enumerate(docs):
+        t = " ".join((d.title or "").split())
+        stripped = _SITE_SUFFIX.sub("", t)
+        if len(words(stripped)) >= 4:
+            t = stripped
+        if 4 <= len(words(t)) <= 25 and not t.isupper():
+            titles.append((i, t))
+    if not titles:
+        best = summarize(docs, lang, max_words=None, max_sentences=1)
+        if best:
+            return best[0].text
+        return next(((d.title or "").strip() for d in docs if (d.title or "").strip()), "")
+    texts = [t for _, t in titles] + [d.text or "" for d in docs]
+    langs_all = [langs[i] for i, _ in titles] + langs
+    x = _matrix([terms(t, lg) for t, lg in zip(texts, langs_all, strict=True)], tfidf=True)
+    body = x[len(titles) :]
+    centroid = np.asarray(body.mean(axis=0)).ravel()
+    sims = x[: len(titles)] @ centroid
+    # Ties (syndicated titles) go to the earliest article.
+    best = int(np.argmax(np.round(sims, 6)))
+    return titles[best][1]
