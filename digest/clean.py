@@ -113,7 +113,7 @@ def strip_dateline(paragraph: str, rules: RuleSet) -> tuple[str, str | None]:
 def find_dateline_outlet(text: str, lang: str | None = None) -> str | None:
     """The outlet a dateline names ("REPUBLIKA.CO.ID" -> "REPUBLIKA.CO.ID"), if any."""
     rules = rules_for(lang)
-    paragraphs = [p for p in normalize_text(text).split("\n") if p][:DATELINE_PARAGRAPHS + 6]
+    paragraphs = [p for p in normalize_text(text).split("\n") if p][: DATELINE_PARAGRAPHS + 6]
     for p in paragraphs:
         _, outlet = strip_dateline(p, rules)
         if outlet:
@@ -178,7 +178,11 @@ def repeated_lines(texts: Sequence[str]) -> set[str]:
     counts: Counter[str] = Counter()
     for text in texts:
         counts.update(
-            {_line_key(line) for line in text.split("\n") if 0 < len(line) <= REPEATED_MAX_LINE_CHARS}
+            {
+                _line_key(line)
+                for line in text.split("\n")
+                if 0 < len(line) <= REPEATED_MAX_LINE_CHARS
+            }
         )
     needed = max(REPEATED_MIN_ARTICLES, REPEATED_MIN_SHARE * len(texts))
     return {line for line, n in counts.items() if n >= needed}

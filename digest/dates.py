@@ -31,7 +31,9 @@ _MONTHS = (
 )
 _TIME = r"(?:,?\s*(?:pukul\s*)?\d{1,2}[:.]\d{2}(?:[:.]\d{2})?\s*(?:WIB|WITA|WIT|UTC|GMT|[AP]M)?)?"
 _PATTERNS = [
-    re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?"),
+    re.compile(
+        r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+    ),
     re.compile(rf"(?:{_ID_DAYS}|{_EN_DAYS})\s*\((\d{{1,2}}/\d{{1,2}}/\d{{4}})\)"),
     re.compile(rf"(?:(?:{_ID_DAYS}|{_EN_DAYS}),?\s*)?\d{{1,2}}\s+{_MONTHS}\s+\d{{4}}{_TIME}"),
     re.compile(rf"(?:{_EN_DAYS},?\s*)?{_MONTHS}\s+\d{{1,2}},?\s+\d{{4}}{_TIME}"),

@@ -1,0 +1,196 @@
+"""Local files and folders: .txt, .md, .html, .json and .jsonl (format A of DESIGN.md)."""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from pathlib import Path
+
+from digest.dates import parse_date
+from digest.extract import extract_html
+from digest.models import Article
+from digest.prepare import outlet_from_url, title_from_plain_text
+from flows.sources.base import ItemError, LoadResult
+
+TEXT_SUFFIXES = {".txt", ".text"}
+MARKDOWN_SUFFIXES = {".md", ".markdown"}
+HTML_SUFFIXES = {".html", ".htm"}
+JSON_SUFFIXES = {".json", ".jsonl", ".ndjson"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES
+BINARY_SNIFF_BYTES = 8192
+
+_MD_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
+_MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+_MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+_MD_EMPHASIS = re.compile(r"(\*\*|__|\*|_|`)(?=\S)(.+?)(?<=\S)\1")
+_MD_HEADING = re.compile(r"^#{1,6}\s+", re.M)
+
+
+class FileRejected(ValueError):
+    """The file cannot be read as articles; the message says why in one line."""
+
+
+def is_local_source(spec: str) -> bool:
+    return not re.match(r"^[a-z][a-z0-9+.-]*://", spec, re.I)
+
+
+def load_local(path: Path, max_bytes: int) -> LoadResult:
+    """Articles from a file or every supported file under a folder; bad files become errors."""
+    result = LoadResult()
+    if not path.exists():
+        result.errors.append(ItemError(str(path), "no such file or folder"))
+        return result
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+        if any(part.startswith(".") for part in f.relative_to(path).parts if path.is_dir()):
+            continue
+        if f.suffix.lower() not in SUPPORTED_SUFFIXES:
+            result.skipped += 1
+            continue
+        try:
+            result.extend(load_file(f, max_bytes))
+        except FileRejected as exc:
+            result.errors.append(ItemError(str(f), str(exc)))
+        except OSError as exc:
+            result.errors.append(ItemError(str(f), f"cannot read: {exc.strerror or exc}"))
+    return result
+
+
+def read_text(path: Path, max_bytes: int) -> str:
+    """The file's text; FileRejected for empty, oversized, binary or non-UTF-8 files."""
+    size = path.stat().st_size
+    if size == 0:
+        raise FileRejected("empty file")
+    if size > max_bytes:
+        raise FileRejected(
+            f"file is {size / 1048576:.1f} MB, over the {max_bytes / 1048576:.0f} MB limit "
+            "(raise NEWSDIGEST_MAX_FILE_BYTES to read it)"
+        )
+    data = path.read_bytes()
+    for bom, enc in (
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(bom):
+            return data.decode(enc)
+    if b"\x00" in data[:BINARY_SNIFF_BYTES]:
+        raise FileRejected("binary file, not text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FileRejected(
+            f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}): "
+            "save the file as UTF-8"
+        ) from None
+
+
+def load_file(path: Path, max_bytes: int) -> LoadResult:
+    """The articles of one file; bad records of a .jsonl file are errors of their own."""
+    suffix = path.suffix.lower()
+    text = read_text(path, max_bytes)
+    if not text.strip():
+        raise FileRejected("file holds only white space")
+    origin = str(path.resolve())
+    if suffix in JSON_SUFFIXES:
+        return parse_json_articles(text, origin, lines=suffix != ".json")
+    return LoadResult(articles=[_parse_document(path, suffix, text, origin)])
+
+
+def _parse_document(path: Path, suffix: str, text: str, origin: str) -> Article:
+    if suffix in HTML_SUFFIXES:
+        extracted = extract_html(text)
+        if extracted is None:
+            raise FileRejected("no article text found in the HTML")
+        return Article(
+            id="",
+            title=extracted.title,
+            text=extracted.text,
+            url=extracted.url,
+            source=extracted.sitename,
+            published=extracted.published,
+            lang=extracted.lang,
+            origin=origin,
+        )
+    if suffix in MARKDOWN_SUFFIXES:
+        return parse_markdown(text, origin)
+    title, body = title_from_plain_text(text)
+    return Article(id="", title=title, text=body, origin=origin)
+
+
+def parse_markdown(text: str, origin: str) -> Article:
+    """Markdown with optional YAML-ish front matter (title, date, source, url, lang)."""
+    meta: dict[str, str] = {}
+    m = _MD_FRONT_MATTER.match(text)
+    if m:
+        for line in m.group(1).splitlines():
+            key, sep, value = line.partition(":")
+            if sep:
+                meta[key.strip().lower()] = value.strip().strip("'\"")
+        text = text[m.end() :]
+    title = meta.get("title", "")
+    if not title:
+        h = re.search(r"^#\s+(.+)$", text, re.M)
+        if h:
+            title = h.group(1).strip()
+            text = text[: h.start()] + text[h.end() :]
+    text = _MD_IMAGE.sub("", text)
+    text = _MD_LINK.sub(r"\1", text)
+    text = _MD_HEADING.sub("", text)
+    text = _MD_EMPHASIS.sub(r"\2", text)
+    url = meta.get("url") or None
+    return Article(
+        id="",
+        title=title,
+        text=text,
+        url=url,
+        source=meta.get("source") or outlet_from_url(url),
+        published=parse_date(meta.get("date")),
+        lang=meta.get("lang") or None,
+        origin=origin,
+    )
+
+
+def parse_json_articles(text: str, origin: str, *, lines: bool) -> LoadResult:
+    """Format A records: a JSON object or array (.json), or one object a line (.jsonl)."""
+    result = LoadResult()
+    records: list[tuple[str, object]] = []
+    if lines:
+        for n, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                try:
+                    records.append((f"line {n}", json.loads(line)))
+                except json.JSONDecodeError as exc:
+                    result.errors.append(
+                        ItemError(f"{origin}#line {n}", f"malformed JSON: {exc.msg}")
+                    )
+    else:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise FileRejected(
+                f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+            ) from None
+        items = data if isinstance(data, list) else [data]
+        records = [(f"record {i + 1}", item) for i, item in enumerate(items)]
+    for where, rec in records:
+        if not isinstance(rec, dict) or not isinstance(rec.get("text"), str):
+            result.errors.append(
+                ItemError(f"{origin}#{where}", 'not an article object with a "text" string')
+            )
+            continue
+        url = rec.get("url") or None
+        result.articles.append(
+            Article(
+                id=str(rec["id"]) if rec.get("id") not in (None, "") else "",
+                title=str(rec.get("title") or ""),
+                text=rec["text"],
+                url=url,
+                source=rec.get("source") or outlet_from_url(url),
+                published=parse_date(rec.get("published")) if rec.get("published") else None,
+                lang=rec.get("lang") or None,
+                origin=f"{origin}#{where}" if len(records) > 1 else origin,
+            )
+        )
+    return result
