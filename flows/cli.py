@@ -1,0 +1,358 @@
+"""The ``newsdigest`` command: a thin layer over the flows and the library.
+
+``export``, ``cluster`` and ``summarize`` call the library directly, without starting Prefect.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+# Prefect reads these at import time: no telemetry calls from an offline machine, and a
+# start-up timeout long enough for a fresh PREFECT_HOME (its first migration takes ~20 s).
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "newsdigest")
+
+app = typer.Typer(
+    help="newsdigest: one short digest of many news articles, grouped into stories.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+export_app = typer.Typer(help="Write stored data as JSON Lines on stdout.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+SourceOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--source",
+        "-s",
+        help="A folder or file of articles, a feed or article URL, an .opml file, or a file of "
+        "URLs. Repeatable. Default: the sources file, else the project's seeds/ folder.",
+    ),
+]
+DbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Database URL (default: NEWSDIGEST_DATABASE_URL or sqlite:///newsdigest.db).",
+        show_default=False,
+    ),
+]
+OutOpt = Annotated[
+    Path | None, typer.Option("--out", help="Folder for the digest files (default: digests/).")
+]
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)?\s*$", re.I)
+_UNIT_HOURS = {"m": 1 / 60, "min": 1 / 60, "h": 1, "d": 24, "w": 24 * 7, None: 1}
+
+
+class UserError(Exception):
+    """An error the user can fix; printed as one line, exit code 2."""
+
+
+def parse_duration(value: str) -> timedelta:
+    """'24h', '3d', '90m', '1w' (a bare number is hours)."""
+    m = _DURATION.match(value or "")
+    if not m:
+        raise UserError(f"--since {value!r} is not a duration: use e.g. 90m, 24h, 3d or 1w")
+    unit = m.group(2).lower() if m.group(2) else None
+    return timedelta(hours=float(m.group(1)) * _UNIT_HOURS[unit])
+
+
+def _settings():
+    from digest.settings import get_settings
+
+    return get_settings()
+
+
+def _db(db: str | None) -> str:
+    return db or _settings().database_url
+
+
+def _check_db(db_url: str) -> None:
+    """Open the database once up front, so a bad URL is one clear line, not a flow crash."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.engine import DatabaseURLError, open_db, safe_url
+
+    try:
+        with open_db(db_url).connect():
+            pass
+    except DatabaseURLError as exc:
+        raise UserError(str(exc)) from None
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise UserError(
+            f"cannot open the database {safe_url(db_url)}: {reason} "
+            "(check --db / NEWSDIGEST_DATABASE_URL)"
+        ) from None
+
+
+def _print_report(report) -> None:
+    typer.echo(
+        f"ingested: new {report['new']}, updated {report['updated']}, "
+        f"duplicate {report['duplicate']}, failed {report['failed']}"
+        + (f", skipped {report['skipped']}" if report.get("skipped") else "")
+    )
+    for err in report.get("errors", []):
+        typer.echo(f"  failed: {err}", err=True)
+
+
+@app.command()
+def run(
+    source: SourceOpt = None,
+    db: DbOpt = None,
+    out: OutOpt = None,
+    since: Annotated[
+        str | None, typer.Option(help="Window instead of 'since the last digest', e.g. 24h or 3d.")
+    ] = None,
+) -> None:
+    """One full pass: ingest, group, summarize, write the digest; prints where it went.
+
+    Example: newsdigest run --source seeds/ --out digests/
+    """
+    db_url = _db(db)
+    window = parse_duration(since) if since else None
+    _check_db(db_url)
+    from flows.pipeline import daily_digest
+
+    result = daily_digest(
+        sources=source,
+        db_url=db_url,
+        out_dir=str(out or _settings().out_dir),
+        since_hours=window.total_seconds() / 3600 if window else None,
+    )
+    _print_report(result["ingest"])
+    digest = result["digest"]
+    _print_digest(digest)
+
+
+def _print_digest(digest: dict) -> None:
+    if digest.get("email_error"):
+        typer.echo(f"email not sent: {digest['email_error']}", err=True)
+    elif digest.get("emailed"):
+        typer.echo(f"emailed to {digest['emailed']} recipients")
+    typer.echo(f"digest: {digest['path']} ({digest['stories']} stories)")
+
+
+@app.command()
+def ingest(source: SourceOpt = None, db: DbOpt = None) -> None:
+    """Fetch or load, clean and store articles; prints counts (new, updated, duplicate, failed).
+
+    Example: newsdigest ingest --source https://example.com/feed.xml --source articles/
+    """
+    from dataclasses import asdict
+
+    db_url = _db(db)
+    _check_db(db_url)
+    from flows.pipeline import ingest as ingest_flow
+
+    _print_report(asdict(ingest_flow(sources=source, db_url=db_url)))
+
+
+@app.command()
+def digest(
+    db: DbOpt = None,
+    out: OutOpt = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only stories updated within this window, e.g. 24h or 3d.")
+    ] = None,
+) -> None:
+    """Group, summarize and write the digest from what is stored.
+
+    Example: newsdigest digest --since 24h --out digests/
+    """
+    from dataclasses import asdict
+
+    db_url = _db(db)
+    window = parse_duration(since) if since else None
+    _check_db(db_url)
+    from flows.pipeline import make_digest
+
+    result = make_digest(
+        db_url=db_url,
+        out_dir=str(out or _settings().out_dir),
+        since_hours=window.total_seconds() / 3600 if window else None,
+    )
+    _print_digest(asdict(result))
+
+
+@app.command()
+def serve(
+    cron: Annotated[str, typer.Option(help="When to run (cron syntax).")] = "0 6 * * *",
+    timezone: Annotated[str, typer.Option(help="Time zone of the cron expression.")] = "UTC",
+    name: Annotated[str, typer.Option(help="Deployment name.")] = "daily",
+) -> None:
+    """Serve the scheduled daily_digest deployment from this process (needs a Prefect server).
+
+    Example: PREFECT_API_URL=http://127.0.0.1:4200/api newsdigest serve --cron "0 6 * * *"
+    """
+    from prefect.schedules import Cron
+
+    from flows.pipeline import daily_digest
+
+    daily_digest.serve(name=name, schedule=Cron(cron, timezone=timezone), pause_on_shutdown=False)
+
+
+def _jsonl(rows) -> None:
+    out = sys.stdout
+    for row in rows:
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    out.flush()
+
+
+@export_app.command("articles")
+def export_articles(db: DbOpt = None) -> None:
+    """Stored articles as JSONL (format A).
+
+    Example: newsdigest export articles > articles.jsonl
+    """
+    from storage import repo
+    from storage.engine import session
+
+    db_url = _db(db)
+    _check_db(db_url)
+    with session(db_url) as s:
+        _jsonl(repo.export_articles(s))
+
+
+@export_app.command("stories")
+def export_stories(db: DbOpt = None) -> None:
+    """Stories as JSONL (format S): headline, article ids, attributed summary.
+
+    Example: newsdigest export stories | jq .headline
+    """
+    from storage import repo
+    from storage.engine import session
+
+    db_url = _db(db)
+    _check_db(db_url)
+    with session(db_url) as s:
+        _jsonl(repo.export_stories(s))
+
+
+def _read_jsonl(file: str) -> list[dict]:
+    fh = sys.stdin if file == "-" else None
+    try:
+        text = fh.read() if fh else Path(file).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot read {file}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{file} is not UTF-8 text: save it as UTF-8 JSON Lines") from None
+    rows = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UserError(f"{file} line {n} is not valid JSON: {exc.msg}") from None
+        if not isinstance(row, dict):
+            raise UserError(f"{file} line {n} is not a JSON object")
+        rows.append(row)
+    return rows
+
+
+@app.command()
+def cluster(
+    file: Annotated[str, typer.Argument(help="JSONL of articles (format A); - for stdin.")],
+) -> None:
+    """Group the articles in FILE into stories, statelessly: JSONL {"id", "story"} per article.
+
+    Example: newsdigest cluster articles.jsonl > stories.jsonl
+    """
+    from digest.grouping import cluster_articles
+    from flows.steps import articles_for_cluster
+
+    rows = _read_jsonl(file)
+    for n, row in enumerate(rows, 1):
+        missing = [k for k in ("id", "title", "text") if k not in row]
+        if missing:
+            raise UserError(f"{file} line {n}: missing {', '.join(missing)} (format A)")
+    articles = articles_for_cluster(rows)
+    labels = cluster_articles(articles)
+    _jsonl({"id": a.id, "story": label} for a, label in zip(articles, labels, strict=True))
+
+
+@app.command()
+def summarize(
+    file: Annotated[str, typer.Argument(help="JSONL of clusters (format C); - for stdin.")],
+    max_words: Annotated[int | None, typer.Option(help="At most this many words.")] = None,
+    max_sentences: Annotated[int | None, typer.Option(help="At most this many sentences.")] = None,
+    method: Annotated[
+        str, typer.Option(help="Sentence scorer: lexrank, textrank, lsa, luhn, kl, sumbasic.")
+    ] = "lexrank",
+) -> None:
+    """Summarize each cluster in FILE: JSONL {"id", "summary": [...], "sources": [...]}.
+
+    Example: newsdigest summarize clusters.jsonl --max-words 100
+    """
+    from digest.dates import parse_date
+    from digest.models import Doc
+    from digest.summarize import METHODS
+    from digest.summarize import summarize as summarize_docs
+
+    if method not in METHODS:
+        raise UserError(f"--method {method!r} is unknown: use one of {', '.join(METHODS)}")
+    if max_words is None and max_sentences is None:
+        max_words = _settings().summary_max_words
+    rows = _read_jsonl(file)
+    out = []
+    for n, row in enumerate(rows, 1):
+        if not isinstance(row.get("docs"), list):
+            raise UserError(f'{file} line {n}: no "docs" list (format C)')
+        docs = [
+            Doc(
+                title=str(d.get("title") or ""),
+                text=str(d.get("text") or ""),
+                published=parse_date(d.get("published")) if d.get("published") else None,
+                url=d.get("url"),
+                lang=row.get("lang"),
+            )
+            for d in row["docs"]
+            if isinstance(d, dict)
+        ]
+        sentences = summarize_docs(
+            docs,
+            row.get("lang"),
+            max_words=max_words,
+            max_sentences=max_sentences,
+            method=method,
+        )
+        out.append(
+            {
+                "id": str(row.get("id", n)),
+                "summary": [s.text for s in sentences],
+                "sources": [s.doc for s in sentences],
+            }
+        )
+    _jsonl(out)
+
+
+def main() -> None:
+    """Entry point: user errors are one line on stderr, never a traceback."""
+    from digest.email import EmailConfigError
+    from storage.engine import DatabaseURLError
+
+    try:
+        app()
+    except (UserError, DatabaseURLError, EmailConfigError) as exc:
+        typer.echo(f"newsdigest: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.echo("newsdigest: interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,303 @@
+"""The pipeline's steps as plain functions (no Prefect): the flows wrap these in tasks.
+
+Each step takes a database URL or session and plain data, so it can be tested directly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlmodel import Session
+
+from digest.clean import drop_repeated_lines
+from digest.grouping import DEFAULT_PARAMS as GROUPING_PARAMS
+from digest.grouping import StoryGrouper
+from digest.models import Article, Doc
+from digest.prepare import ArticleRejected, prepare_article
+from digest.render import (
+    DigestView,
+    SentenceView,
+    SourceRef,
+    StoryView,
+    render_html,
+    render_json,
+    render_markdown,
+    render_text,
+)
+from digest.summarize import choose_headline, summarize
+from flows.sources.base import ItemError, LoadResult
+from storage import repo
+from storage.engine import as_utc
+from storage.models import StoryRow, utcnow
+
+log = logging.getLogger("newsdigest")
+
+
+@dataclass
+class IngestReport:
+    """Counts of one ingest: what a run prints and logs at the end."""
+
+    new: int = 0
+    updated: int = 0
+    duplicate: int = 0
+    failed: int = 0
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)
+    per_source: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def line(self) -> str:
+        return (
+            f"new {self.new}, updated {self.updated}, duplicate {self.duplicate}, "
+            f"failed {self.failed}, skipped {self.skipped}"
+        )
+
+    def merge(self, other: IngestReport) -> None:
+        for k in ("new", "updated", "duplicate", "failed", "skipped"):
+            setattr(self, k, getattr(self, k) + getattr(other, k))
+        self.errors.extend(other.errors)
+        self.per_source.update(other.per_source)
+
+
+def prepare_articles(loaded: LoadResult, default_outlet: str | None = None) -> LoadResult:
+    """Clean and enrich loaded articles; the ones that cannot be used become errors."""
+    out = LoadResult(errors=list(loaded.errors), skipped=loaded.skipped)
+    by_outlet: dict[str, list[int]] = defaultdict(list)
+    for raw in loaded.articles:
+        if default_outlet and not raw.source:
+            raw = replace(raw, source=default_outlet)
+        try:
+            art = prepare_article(raw)
+        except ArticleRejected as exc:
+            out.errors.append(ItemError(raw.url or raw.origin or raw.id or "article", str(exc)))
+            continue
+        by_outlet[art.source or ""].append(len(out.articles))
+        out.articles.append(art)
+    # Lines one outlet repeats in many of this batch's articles are its boilerplate.
+    texts = {o: [out.articles[i].text for i in idx] for o, idx in by_outlet.items() if o}
+    for outlet, cleaned in drop_repeated_lines(texts).items():
+        for i, text in zip(by_outlet[outlet], cleaned, strict=True):
+            if text != out.articles[i].text:
+                out.articles[i] = replace(out.articles[i], text=text)
+    return out
+
+
+def store_loaded(
+    session: Session, source_key: str, kind: str, prepared: LoadResult, name: str | None = None
+) -> IngestReport:
+    """Store one source's prepared articles; return its counts."""
+    source_id = repo.upsert_source(session, source_key, kind, name)
+    counts = repo.store_articles(session, prepared.articles, source_id)
+    report = IngestReport(
+        new=counts.new,
+        updated=counts.updated,
+        duplicate=counts.duplicate,
+        failed=len(prepared.errors),
+        skipped=prepared.skipped,
+        errors=[str(e) for e in prepared.errors],
+    )
+    report.per_source[source_key] = {
+        "new": counts.new,
+        "updated": counts.updated,
+        "duplicate": counts.duplicate,
+        "failed": len(prepared.errors),
+        "skipped": prepared.skipped,
+    }
+    return report
+
+
+# --- grouping ----------------------------------------------------------------------------
+
+
+@dataclass
+class GroupReport:
+    articles: int = 0
+    new_stories: int = 0
+    extended_stories: int = 0
+    near_duplicates: int = 0
+    closed: int = 0
+
+
+def group_new_articles(session: Session, quiet_days: float) -> GroupReport:
+    """Put every article not yet in a story into an open story or a new one."""
+    rows = repo.unassigned_articles(session)
+    report = GroupReport(articles=len(rows))
+    if rows:
+        window = timedelta(days=quiet_days)
+        earliest = min(repo.article_time(r) for r in rows)
+        grouper = StoryGrouper(replace(GROUPING_PARAMS, quiet_days=quiet_days))
+        for uid, articles in repo.open_stories(session, since=earliest - window).items():
+            grouper.restore(uid, articles)
+        assignments = grouper.add_many([repo.row_to_article(r) for r in rows])
+        placements = [
+            repo.Placement(r.uid, a.story_id, a.score, a.near_duplicate_of)
+            for r, a in zip(rows, assignments, strict=True)
+        ]
+        saved = repo.save_placements(session, placements)
+        report.new_stories = saved["new_stories"]
+        report.extended_stories = saved["extended_stories"]
+        report.near_duplicates = sum(1 for p in placements if p.near_duplicate_of)
+    report.closed = repo.close_quiet_stories(session, before=utcnow() - timedelta(days=quiet_days))
+    return report
+
+
+# --- summaries and the digest ------------------------------------------------------------
+
+
+def summarize_story(session: Session, story: StoryRow, max_words: int, max_sentences: int) -> None:
+    """(Re)write a story's headline and summary when it changed since the last summary."""
+    if story.summarized_at and as_utc(story.summarized_at) >= as_utc(story.last_updated):
+        return
+    rows = repo.story_articles(session, story)
+    # Near-copies would only vote twice for the same sentences.
+    originals = [r for r in rows if not r.near_duplicate_of] or rows
+    docs = [
+        Doc(
+            title=r.title,
+            text=r.text,
+            published=as_utc(r.published),
+            url=r.url,
+            lang=r.lang,
+            source=r.outlet,
+        )
+        for r in originals
+    ]
+    langs = Counter(r.lang for r in originals if r.lang)
+    lang = langs.most_common(1)[0][0] if langs else None
+    sentences = summarize(docs, lang, max_words=max_words, max_sentences=max_sentences)
+    summary = [
+        {
+            "text": s.text,
+            "article": originals[s.doc].uid,
+            "also": [originals[i].uid for i in s.also if i != s.doc],
+        }
+        for s in sentences
+    ]
+    repo.save_story_summary(session, story, choose_headline(docs, lang), summary)
+
+
+def story_view(session: Session, story: StoryRow, previous_at: datetime | None) -> StoryView:
+    rows = repo.story_articles(session, story)
+    position = {r.uid: i + 1 for i, r in enumerate(rows)}
+    sources = [
+        SourceRef(
+            article_id=r.uid,
+            outlet=r.outlet or "Unknown outlet",
+            title=r.title,
+            url=r.url,
+            published=as_utc(r.published),
+            near_duplicate=bool(r.near_duplicate_of),
+        )
+        for r in rows
+    ]
+    sentences = []
+    for item in json.loads(story.summary_json or "[]"):
+        ids = [item["article"], *item.get("also", [])]
+        refs = [position[i] for i in ids if i in position]
+        sentences.append(SentenceView(text=item["text"], sources=refs, article_id=item["article"]))
+    first_seen = as_utc(story.first_seen)
+    return StoryView(
+        id=story.uid,
+        headline=story.headline,
+        sentences=sentences,
+        sources=sources,
+        first_seen=first_seen,
+        last_updated=as_utc(story.last_updated),
+        is_new=previous_at is None or first_seen > previous_at,
+    )
+
+
+def build_digest(
+    session: Session,
+    *,
+    since: timedelta | None,
+    max_words: int,
+    max_sentences: int,
+    max_stories: int,
+    now: datetime | None = None,
+) -> tuple[DigestView, list[StoryRow]]:
+    """The stories new or updated since the previous digest (or within ``since``), summarized."""
+    now = now or utcnow()
+    previous = repo.last_digest(session)
+    previous_at = as_utc(previous.created_at) if previous else None
+    window_start = now - since if since else None
+    stories = repo.stories_to_digest(session, since=window_start)
+    for story in stories:
+        summarize_story(session, story, max_words, max_sentences)
+    # Most-reported first, then most recent: a story many outlets tell matters more.
+    views = [story_view(session, s, previous_at) for s in stories]
+    order = sorted(
+        range(len(views)),
+        key=lambda i: (
+            -len({src.outlet for src in views[i].sources}),
+            -views[i].last_updated.timestamp(),
+        ),
+    )[:max_stories]
+    view = DigestView(
+        generated_at=now,
+        stories=[views[i] for i in order],
+        window_start=window_start,
+        window_end=now,
+        previous_at=previous_at,
+    )
+    return view, [stories[i] for i in order]
+
+
+def write_digest(view: DigestView, out_dir: Path) -> Path:
+    """Write digest-<time>.md/.html/.txt/.json (and latest.md) into ``out_dir``; return the .md."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"digest-{view.generated_at:%Y%m%d-%H%M%S}"
+    n = 1
+    while (out_dir / f"{stem}.md").exists():
+        n += 1
+        stem = f"digest-{view.generated_at:%Y%m%d-%H%M%S}-{n}"
+    markdown = render_markdown(view)
+    outputs = {
+        ".md": markdown,
+        ".html": render_html(view),
+        ".txt": render_text(view),
+        ".json": render_json(view),
+    }
+    for suffix, content in outputs.items():
+        tmp = out_dir / f".{stem}{suffix}.tmp"
+        tmp.write_text(content, encoding="utf-8")
+        tmp.replace(out_dir / f"{stem}{suffix}")  # atomic: no half-written digest on a crash
+    (out_dir / "latest.md").write_text(markdown, encoding="utf-8")
+    return out_dir / f"{stem}.md"
+
+
+def record_digest(
+    session: Session, view: DigestView, stories: Sequence[StoryRow], path: Path | None
+) -> None:
+    repo.record_digest(
+        session,
+        stories,
+        view.window_start,
+        view.window_end or view.generated_at,
+        str(path) if path else None,
+    )
+
+
+def articles_for_cluster(records: Sequence[dict]) -> list[Article]:
+    """Format A records as Articles for the stateless ``cluster`` command."""
+    from digest.dates import parse_date
+
+    out = []
+    for rec in records:
+        out.append(
+            Article(
+                id=str(rec["id"]),
+                title=str(rec.get("title") or ""),
+                text=str(rec.get("text") or ""),
+                url=rec.get("url"),
+                source=rec.get("source"),
+                published=parse_date(rec.get("published")) if rec.get("published") else None,
+                lang=rec.get("lang"),
+            )
+        )
+    return out
