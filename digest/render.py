@@ -13,10 +13,10 @@ from datetime import datetime
 from functools import lru_cache
 
 import css_inline
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined
 
 # Only what can change meaning inline: emphasis, code, links and images, raw HTML, tables.
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|])")
 _MD_LINE_START = re.compile(r"^(\s*)([-=>]|\d+\.)", re.M)
 
 
@@ -68,7 +68,7 @@ class DigestView:
 
 def escape_markdown(text: str) -> str:
     """Backslash-escape Markdown syntax so article text renders as the words it is."""
-    text = " ".join(str(text).split())
+    text = " ".join(str(text).split()).replace("<", "&lt;").replace(">", "&gt;")
     return _MD_LINE_START.sub(r"\1\\\2", _MD_SPECIAL.sub(r"\\\1", text))
 
 
@@ -92,7 +92,7 @@ def _d(value: datetime | None) -> str:
 def _env(autoescape: bool) -> Environment:
     env = Environment(
         loader=PackageLoader("digest", "templates"),
-        autoescape=select_autoescape(["html"]) if autoescape else False,
+        autoescape=autoescape,
         undefined=StrictUndefined,
         trim_blocks=False,
         lstrip_blocks=False,

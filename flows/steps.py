@@ -284,20 +284,27 @@ def record_digest(
 
 
 def articles_for_cluster(records: Sequence[dict]) -> list[Article]:
-    """Format A records as Articles for the stateless ``cluster`` command."""
+    """Format A records as Articles for the stateless ``cluster`` command.
+
+    The text is cleaned as in the pipeline, so ``cluster`` groups what ``run`` would group.
+    """
+    from digest.clean import clean_text
     from digest.dates import parse_date
+    from digest.lang import detect_language
 
     out = []
     for rec in records:
+        text = str(rec.get("text") or "")
+        lang = rec.get("lang") or detect_language(text)
         out.append(
             Article(
                 id=str(rec["id"]),
                 title=str(rec.get("title") or ""),
-                text=str(rec.get("text") or ""),
+                text=clean_text(text, lang),
                 url=rec.get("url"),
                 source=rec.get("source"),
                 published=parse_date(rec.get("published")) if rec.get("published") else None,
-                lang=rec.get("lang"),
+                lang=lang,
             )
         )
     return out

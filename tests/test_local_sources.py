@@ -28,7 +28,9 @@ def test_reads_every_format(tmp_path):
         encoding="utf-8",
     )
     (tmp_path / "d.json").write_text(
-        json.dumps([{"id": "x1", "title": "J1", "text": "t1"}, {"id": "x2", "title": "J2", "text": "t2"}]),
+        json.dumps(
+            [{"id": "x1", "title": "J1", "text": "t1"}, {"id": "x2", "title": "J2", "text": "t2"}]
+        ),
         encoding="utf-8",
     )
     (tmp_path / "e.jsonl").write_text(
@@ -51,7 +53,9 @@ def test_reads_every_format(tmp_path):
 def test_bad_files_are_errors_and_good_ones_still_load(tmp_path):
     (tmp_path / "good.txt").write_text(GOOD_TEXT, encoding="utf-8")
     (tmp_path / "empty.txt").write_bytes(b"")
-    (tmp_path / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    (tmp_path / "binary.txt").write_bytes(
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))
+    )
     (tmp_path / "latin1.txt").write_bytes("Berita tentang café dan señor".encode("latin-1"))
     with open(tmp_path / "huge.txt", "wb") as fh:
         fh.truncate(50 * MB)  # sparse: cheap to make, 50 MB to read
@@ -80,7 +84,9 @@ def test_missing_path_is_an_error(tmp_path):
 
 def test_classify_sources(tmp_path):
     urls = tmp_path / "feeds.txt"
-    urls.write_text("# my feeds\nhttps://a.example/rss\nhttp://b.example/atom.xml\n", encoding="utf-8")
+    urls.write_text(
+        "# my feeds\nhttps://a.example/rss\nhttp://b.example/atom.xml\n", encoding="utf-8"
+    )
     article = tmp_path / "article.txt"
     article.write_text(GOOD_TEXT, encoding="utf-8")
     (tmp_path / "x.opml").write_text("<opml/>", encoding="utf-8")

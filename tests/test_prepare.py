@@ -21,7 +21,10 @@ def _prepared(path: Path) -> Article:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("Seperti dilansir Reuters, Jumat (8/9/2023), para pejabat", datetime(2023, 9, 8, tzinfo=UTC)),
+        (
+            "Seperti dilansir Reuters, Jumat (8/9/2023), para pejabat",
+            datetime(2023, 9, 8, tzinfo=UTC),
+        ),
         ("Jumat, 8 September 2023 09:09 WIB", datetime(2023, 9, 8, 2, 9, tzinfo=UTC)),
         ("June 23, 2024", datetime(2024, 6, 23, tzinfo=UTC)),
         ("Published 2024-03-01T10:00:00+07:00 by", datetime(2024, 3, 1, 3, 0, tzinfo=UTC)),
@@ -74,4 +77,6 @@ def test_rejects_empty_and_too_short():
     with pytest.raises(ArticleRejected, match="empty"):
         prepare_article(Article(id="", title="", text="   "))
     with pytest.raises(ArticleRejected, match="words left"):
-        prepare_article(Article(id="", title="", text="SCROLL TO CONTINUE WITH CONTENT\nTiga kata saja."))
+        prepare_article(
+            Article(id="", title="", text="SCROLL TO CONTINUE WITH CONTENT\nTiga kata saja.")
+        )

@@ -12,9 +12,15 @@ from storage.models import utcnow
 def _article(n: int, *, url: str | None = None, text: str | None = None, origin=None) -> Article:
     text = text or f"Artikel nomor {n} dengan isi yang berbeda " * 5
     return Article(
-        id=f"a-{n}", title=f"Judul {n}", text=text, url=url, source="Outlet",
-        published=datetime(2024, 1, 1, tzinfo=UTC) + timedelta(hours=n), lang="id",
-        origin=origin, content_hash=content_hash(text),
+        id=f"a-{n}",
+        title=f"Judul {n}",
+        text=text,
+        url=url,
+        source="Outlet",
+        published=datetime(2024, 1, 1, tzinfo=UTC) + timedelta(hours=n),
+        lang="id",
+        origin=origin,
+        content_hash=content_hash(text),
     )
 
 
@@ -64,8 +70,12 @@ def test_stories_and_digest_bookkeeping(db_url):
         repo.store_articles(s, arts)
         assert [r.uid for r in repo.unassigned_articles(s)] == ["a-0", "a-1", "a-2"]
         placed = repo.save_placements(
-            s, [repo.Placement("a-0", "s-1"), repo.Placement("a-1", "s-1"),
-                repo.Placement("a-2", "s-2", near_duplicate_of="a-0")],
+            s,
+            [
+                repo.Placement("a-0", "s-1"),
+                repo.Placement("a-1", "s-1"),
+                repo.Placement("a-2", "s-2", near_duplicate_of="a-0"),
+            ],
         )
         assert placed == {"new_stories": 2, "extended_stories": 0}
         assert repo.unassigned_articles(s) == []
