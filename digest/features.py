@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-import zlib
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +26,27 @@ SHINGLE_MAX = 400
 
 # Connectors that may sit inside a multi-word name ("Bank of America", "Ibnu bin Sina").
 _NAME_JOINERS = frozenset(
-    "of de del della der van von bin binti al el la le da di dos du und y".split()
+    [
+        "of",
+        "de",
+        "del",
+        "della",
+        "der",
+        "van",
+        "von",
+        "bin",
+        "binti",
+        "al",
+        "el",
+        "la",
+        "le",
+        "da",
+        "di",
+        "dos",
+        "du",
+        "und",
+        "y",
+    ]
 )
 
 
@@ -43,21 +62,28 @@ class ArticleFeatures:
     published: datetime | None
 
 
+# Combining marks left by NFKD (accents): the blocks unicodedata.combining() flags in Latin text.
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+
+
 def fold_text(text: str) -> str:
     """Lowercase and strip accents of a whole text at once (fast path for ASCII)."""
     if text.isascii():
         return text.lower()
-    text = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in text if not unicodedata.combining(c))
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", text.casefold()))
 
 
 def content_terms(text: str, lang: str | None, max_words: int | None = None) -> list[str]:
     """Same terms as :func:`digest.lang.terms`, computed on the folded text in one pass."""
-    stops = stop_words(lang)
-    stem = stemmer(lang)
     toks = WORD_RE.findall(fold_text(text))
     if max_words is not None:
         toks = toks[:max_words]
+    return _filter_terms(toks, lang)
+
+
+def _filter_terms(toks: list[str], lang: str | None) -> list[str]:
+    stops = stop_words(lang)
+    stem = stemmer(lang)
     out = []
     append = out.append
     for f in toks:
@@ -80,8 +106,9 @@ _UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de"
 _NAME_TOKEN = rf"[{_UPPER}][^\W_]*(?:['’.-][^\W_]+)*"
 # A name: capitalized tokens separated by single spaces, possibly with a joiner inside
 # ("Bank of America"); or a figure ("7.1", "1,500", "2013").
+_JOINERS_RE = "|".join(sorted(_NAME_JOINERS))
 _NAME_RE = re.compile(
-    rf"(?<![^\W_])(?:{_NAME_TOKEN}(?:[ ](?:(?:{'|'.join(sorted(_NAME_JOINERS))})[ ])?{_NAME_TOKEN})*"
+    rf"(?<![^\W_])(?:{_NAME_TOKEN}(?:[ ](?:(?:{_JOINERS_RE})[ ])?{_NAME_TOKEN})*"
     rf"|\d+(?:[.,]\d+)*)"
 )
 
@@ -114,15 +141,16 @@ def names_and_figures(text: str, lang: str | None, max_chars: int | None = None)
     return out
 
 
-def shingles(text: str, n: int = SHINGLE_WORDS, limit: int = SHINGLE_MAX) -> frozenset[int]:
-    """crc32 hashes of folded word n-grams (punctuation-insensitive), at most ``limit``."""
-    toks = WORD_RE.findall(fold_text(text))
+def shingles(tokens: list[str], n: int = SHINGLE_WORDS, limit: int = SHINGLE_MAX) -> frozenset:
+    """Hashes of word n-grams of folded tokens (punctuation-insensitive), at most ``limit``.
+
+    Python's ``hash`` is salted per process, which is fine: shingles are compared exactly as
+    sets inside one process and rebuilt from the text on ``restore``; never stored.
+    """
+    toks = tokens[: limit + n - 1]
     if len(toks) < n:
-        return frozenset([zlib.crc32(" ".join(toks).encode())]) if toks else frozenset()
-    out = set()
-    for i in range(min(len(toks) - n + 1, limit)):
-        out.add(zlib.crc32(" ".join(toks[i : i + n]).encode()))
-    return frozenset(out)
+        return frozenset([hash(tuple(toks))]) if toks else frozenset()
+    return frozenset(map(hash, zip(*(toks[i:] for i in range(n)), strict=False)))
 
 
 def article_language(article: Article) -> str | None:
@@ -141,11 +169,12 @@ def extract(article: Article) -> ArticleFeatures:
     title_tokens = WORD_RE.findall(title)
     names = [] if _is_title_case_headline(title_tokens) else names_and_figures(title, lang)
     names += names_and_figures(text, lang, BODY_MAX_WORDS * 7)
+    body_tokens = WORD_RE.findall(fold_text(text))[:BODY_MAX_WORDS]
     return ArticleFeatures(
         lang=lang,
         title=Counter(content_terms(title, lang)),
-        body=Counter(content_terms(text, lang, BODY_MAX_WORDS)),
+        body=Counter(_filter_terms(body_tokens, lang)),
         names=Counter(names),
-        shingles=shingles(text),
+        shingles=shingles(body_tokens),
         published=article.published,
     )

@@ -1,0 +1,471 @@
+"""Story grouping benchmark: quality on ECB+ and scale on synthetic streams.
+
+    python bench/grouping.py              # dev scores: method vs plain TF-IDF baseline, spread
+    python bench/grouping.py --fit        # refit the similarity model and threshold on train
+    python bench/grouping.py --scale      # 10k / 50k / 100k synthetic articles: time, memory
+
+Quality: tuned on ``split == "train"`` only, reported on ``dev``. The baseline is a plain
+single-pass TF-IDF centroid clusterer (title + body as one bag of stemmed words, IDF over the
+batch, cosine to centroids, one threshold tuned on train), run in the same process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import resource
+import statistics
+import sys
+import time
+from collections import Counter, defaultdict
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import digest.grouping as grouping_module  # noqa: E402
+from digest.features import content_terms, extract  # noqa: E402
+from digest.grouping import DEFAULT_PARAMS, GroupingParams, StoryGrouper  # noqa: E402
+from digest.models import Article  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "eval" / "clustering" / "ecbplus-train-dev.jsonl"
+ORDER_SEEDS = (1, 2, 3, 4, 5)
+MODEL_WEIGHTS = (
+    "w_bias", "w_title", "w_body", "w_names", "w_title_body", "w_gap", "w_dated",
+    "w_miss_article", "w_miss_story",
+)  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- data, scores
+
+
+def parse_date(s: str) -> datetime | None:
+    try:
+        return datetime.strptime(s, "%Y-%m-%d").replace(tzinfo=UTC) if s else None
+    except ValueError:
+        return None
+
+
+def load(split: str, path: Path = DATA) -> tuple[list[Article], list[str]]:
+    arts, gold = [], []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            r = json.loads(line)
+            if r["split"] != split:
+                continue
+            arts.append(
+                Article(
+                    id=r["id"],
+                    title=r["title"],
+                    text=r["text"],
+                    url=r.get("url") or None,
+                    published=parse_date(r.get("date") or ""),
+                    lang=r.get("lang"),
+                )
+            )
+            gold.append(r["cluster"])
+    return arts, gold
+
+
+def bcubed(pred: list[str], gold: list[str]) -> tuple[float, float, float]:
+    pc, gc = defaultdict(set), defaultdict(set)
+    for i, (p, g) in enumerate(zip(pred, gold, strict=True)):
+        pc[p].add(i)
+        gc[g].add(i)
+    prec = rec = 0.0
+    for p, g in zip(pred, gold, strict=True):
+        inter = len(pc[p] & gc[g])
+        prec += inter / len(pc[p])
+        rec += inter / len(gc[g])
+    n = len(pred)
+    prec, rec = prec / n, rec / n
+    return prec, rec, (2 * prec * rec / (prec + rec) if prec + rec else 0.0)
+
+
+def pairwise(pred: list[str], gold: list[str]) -> tuple[float, float, float]:
+    both = Counter(zip(pred, gold, strict=True))
+    tp = sum(c * (c - 1) / 2 for c in both.values())
+    pp = sum(c * (c - 1) / 2 for c in Counter(pred).values())
+    gp = sum(c * (c - 1) / 2 for c in Counter(gold).values())
+    prec = tp / pp if pp else 1.0
+    rec = tp / gp if gp else 1.0
+    return prec, rec, (2 * prec * rec / (prec + rec) if prec + rec else 0.0)
+
+
+def shuffled(arts: list[Article], gold: list[str], seed: int):
+    idx = list(range(len(arts)))
+    random.Random(seed).shuffle(idx)
+    return [arts[i] for i in idx], [gold[i] for i in idx]
+
+
+# ----------------------------------------------------------------------------- baseline
+
+
+_BAGS: dict[str, Counter] = {}
+_FEATS: dict[str, object] = {}
+
+
+def _cached_extract(article: Article):
+    """Features depend on the article only: cache them across the many runs of the bench."""
+    f = _FEATS.get(article.id)
+    if f is None:
+        f = _FEATS[article.id] = extract(article)
+    return f
+
+
+def _baseline_matrix(arts: list[Article]):
+    from scipy import sparse
+
+    for a in arts:
+        if a.id not in _BAGS:
+            _BAGS[a.id] = Counter(content_terms(f"{a.title}\n{a.text}", a.lang))
+    bags = [_BAGS[a.id] for a in arts]
+    vocab = {t: i for i, t in enumerate(sorted({t for b in bags for t in b}))}
+    rows, cols, vals = [], [], []
+    for i, b in enumerate(bags):
+        for t, c in b.items():
+            rows.append(i)
+            cols.append(vocab[t])
+            vals.append(1 + math.log(c))
+    x = sparse.csr_matrix((vals, (rows, cols)), shape=(len(arts), len(vocab)))
+    df = np.bincount(x.indices, minlength=len(vocab))
+    x = x @ sparse.diags(np.log((len(arts) + 1) / (df + 1)) + 1)
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    return sparse.csr_matrix(sparse.diags(1 / np.maximum(norms, 1e-12)) @ x)
+
+
+def baseline(arts: list[Article], threshold: float) -> list[str]:
+    """Plain single-pass TF-IDF centroid clustering (one bag of stemmed words per article).
+
+    IDF over the batch, cosine to centroids (sums of unit vectors), one threshold.
+    """
+    x = _baseline_matrix(arts)
+    cents = np.zeros((len(arts), x.shape[1]))
+    norm2 = np.zeros(len(arts))
+    k = 0
+    out = []
+    for i in range(len(arts)):
+        lo, hi = x.indptr[i], x.indptr[i + 1]
+        idx, val = x.indices[lo:hi], x.data[lo:hi]
+        if k:
+            dots = cents[:k, idx] @ val
+            sims = dots / np.sqrt(norm2[:k])
+            best = int(np.argmax(sims))
+            if sims[best] >= threshold:
+                cents[best, idx] += val
+                norm2[best] += 2 * dots[best] + 1
+                out.append(str(best))
+                continue
+        cents[k, idx] = val
+        norm2[k] = 1.0
+        out.append(str(k))
+        k += 1
+    return out
+
+
+def tune_baseline(arts, gold) -> float:
+    best_t, best_f = 0.0, -1.0
+    for t in np.arange(0.05, 0.61, 0.025):
+        f = statistics.mean(
+            bcubed(baseline(a, float(t)), g)[2]
+            for a, g in (shuffled(arts, gold, s) for s in ORDER_SEEDS)
+        )
+        if f > best_f:
+            best_t, best_f = float(t), f
+    return best_t
+
+
+# ----------------------------------------------------------------------------- method
+
+
+def method(arts: list[Article], params: GroupingParams = DEFAULT_PARAMS) -> list[str]:
+    grouping_module.extract = _cached_extract
+    return [a.story_id for a in StoryGrouper(params).add_many(arts)]
+
+
+def collect_pairs(arts: list[Article], gold: list[str], seed: int, params: GroupingParams):
+    """Replay ``arts`` in a random order with gold stories; (features, label) per candidate."""
+    arts, gold = shuffled(arts, gold, seed)
+    g = StoryGrouper(params)
+    feats = [_cached_extract(a) for a in arts]
+    for f in feats:
+        g._observe(f)
+    story_of: dict[str, object] = {}
+    xs, ys = [], []
+    for a, f, lab in zip(arts, feats, gold, strict=True):
+        v = g._vectors(a, f)
+        cands = g._candidates(v)
+        target = story_of.get(lab)
+        if target is not None and target not in cands:
+            cands.append(target)
+        for s in cands:
+            x = g.features(v, s)
+            if x is not None:
+                xs.append(x)
+                ys.append(1.0 if s is target else 0.0)
+        if target is None:
+            target = g._open(lab)
+            story_of[lab] = target
+        g._join(target, v, 0.0)
+    return xs, ys
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0) -> np.ndarray:
+    """Newton's method for L2-regularized logistic regression (bias first, not penalized)."""
+    xb = np.hstack([np.ones((len(x), 1)), x])
+    w = np.zeros(xb.shape[1])
+    reg = np.full(xb.shape[1], l2)
+    reg[0] = 0.0
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-(xb @ w)))
+        grad = xb.T @ (p - y) + reg * w
+        hess = (xb * (p * (1 - p))[:, None]).T @ xb + np.diag(reg)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w
+
+
+def train_f1(arts, gold, params: GroupingParams) -> float:
+    return statistics.mean(
+        bcubed(method(a, params), g)[2] for a, g in (shuffled(arts, gold, s) for s in ORDER_SEEDS)
+    )
+
+
+def fit(arts, gold) -> GroupingParams:
+    """Logistic fit on replayed pairs, then coordinate ascent of train B-cubed F1."""
+    xs, ys = [], []
+    for seed in ORDER_SEEDS:
+        x, y = collect_pairs(arts, gold, seed, DEFAULT_PARAMS)
+        xs += x
+        ys += y
+    x, y = np.array(xs), np.array(ys)
+    w = fit_logistic(x, y)
+    names = list(MODEL_WEIGHTS)
+    print(f"pairs: {len(y)} ({int(y.sum())} positive)")
+    params = replace(
+        DEFAULT_PARAMS, **{k: round(float(v), 3) for k, v in zip(names, w, strict=True)}
+    )
+    print("logistic:", {k: getattr(params, k) for k in names})
+    best_t, best_f = 0.5, -1.0
+    for t in np.arange(0.05, 0.81, 0.05):
+        f = train_f1(arts, gold, replace(params, join_threshold=round(float(t), 2)))
+        if f > best_f:
+            best_t, best_f = round(float(t), 2), f
+    params = replace(params, join_threshold=best_t)
+    print(f"logistic + threshold {best_t}: train B3 F1 {best_f:.4f}")
+    # Coordinate ascent: multiplicative steps on each weight, threshold last; stop when no
+    # step improves train B-cubed F1 by more than 0.001 (a coarse grid, to limit overfitting).
+    for sweep in range(3):
+        improved = False
+        for name in [*names[1:], "w_bias", "join_threshold"]:
+            cur = getattr(params, name)
+            steps = [0.5, 0.75, 1.33, 2.0] if name != "w_bias" else [0.8, 0.9, 1.1, 1.25]
+            if name == "join_threshold":
+                steps = [0.5, 0.75, 1.33, 2.0]
+            cands = [round(cur * m, 3) for m in steps]
+            if abs(cur) < 0.3 and name != "join_threshold":
+                cands += [-1.0, 1.0, 0.0]
+            for val in cands:
+                trial = replace(params, **{name: val})
+                f = train_f1(arts, gold, trial)
+                if f > best_f + 0.001:
+                    params, best_f, improved = trial, f, True
+                    print(f"  sweep {sweep} {name} = {val}: train B3 F1 {f:.4f}", flush=True)
+        if not improved:
+            break
+    print("fitted:", {k: getattr(params, k) for k in [*names, "join_threshold"]})
+    return params
+
+
+def _sh(arts, gold, seed):
+    a, g = shuffled(arts, gold, seed)
+    return a, g
+
+
+# ----------------------------------------------------------------------------- reports
+
+
+def fmt(name: str, pred: list[str], gold: list[str]) -> str:
+    b = bcubed(pred, gold)
+    p = pairwise(pred, gold)
+    return (
+        f"{name:<28} B3 P {b[0]:.3f} R {b[1]:.3f} F1 {b[2]:.3f} | "
+        f"pairwise P {p[0]:.3f} R {p[1]:.3f} F1 {p[2]:.3f} | stories {len(set(pred))}"
+    )
+
+
+def quality(params: GroupingParams) -> None:
+    train, train_gold = load("train")
+    dev, dev_gold = load("dev")
+    t0 = time.perf_counter()
+    bt = tune_baseline(train, train_gold)
+    print(f"baseline threshold tuned on train: {bt:.3f} ({time.perf_counter() - t0:.1f} s)")
+    print(f"dev: {len(dev)} articles, {len(set(dev_gold))} gold stories (given order)")
+    print(fmt("baseline (TF-IDF single-pass)", baseline(dev, bt), dev_gold))
+    print(fmt("method", method(dev, params), dev_gold))
+    for name, fn in (
+        ("baseline", lambda a: baseline(a, bt)),
+        ("method", lambda a: method(a, params)),
+    ):
+        f1s, pf1s = [], []
+        for seed in ORDER_SEEDS:
+            a, g = shuffled(dev, dev_gold, seed)
+            pred = fn(a)
+            f1s.append(bcubed(pred, g)[2])
+            pf1s.append(pairwise(pred, g)[2])
+        print(
+            f"{name:<9} 5 random orders: B3 F1 mean {statistics.mean(f1s):.3f} "
+            f"min {min(f1s):.3f} max {max(f1s):.3f} spread {max(f1s) - min(f1s):.3f} | "
+            f"pairwise F1 mean {statistics.mean(pf1s):.3f}"
+        )
+    tr = [
+        bcubed(method(*_sh(train, train_gold, s)[:1], params), _sh(train, train_gold, s)[1])[2]
+        for s in ORDER_SEEDS
+    ]
+    print(f"method on train (tuning data), 5 orders: B3 F1 mean {statistics.mean(tr):.3f}")
+
+
+# ----------------------------------------------------------------------------- scale
+
+ARTICLES_PER_DAY = 1000  # a busy aggregator's daily intake; stories stay open quiet_days
+
+
+def synthetic(n: int, seed: int = 7) -> tuple[list[Article], list[str]]:
+    """``n`` articles in synthetic stories built by recombining real ECB+ sentences.
+
+    Each story draws a title and a core of 12 sentences from the whole pool (train and dev);
+    each of its articles tells 4-8 core sentences plus 1-2 unrelated ones, published within
+    two days of the story's start. Story sizes follow a geometric law (mean about 6).
+    """
+    rng = random.Random(seed)
+    sents, titles = [], []
+    with open(DATA, encoding="utf-8") as fh:
+        for line in fh:
+            r = json.loads(line)
+            titles.append(r["title"])
+            for part in r["text"].split("\n"):
+                sents += [x.strip() + "." for x in part.split(". ") if len(x.split()) >= 6]
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    days = max(1.0, n / ARTICLES_PER_DAY)
+    arts, gold = [], []
+    k = 0
+    while len(arts) < n:
+        k += 1
+        size = min(n - len(arts), 1 + int(rng.expovariate(1 / 5)))
+        core = rng.sample(sents, 12)
+        title = rng.choice(titles)
+        t0 = start + timedelta(days=rng.uniform(0, days))
+        for j in range(size):
+            body = rng.sample(core, rng.randint(4, 8)) + rng.sample(sents, rng.randint(1, 2))
+            rng.shuffle(body)
+            words = title.split()
+            if len(words) > 5 and j:
+                del words[rng.randrange(len(words))]
+            arts.append(
+                Article(
+                    id=f"syn-{k}-{j}",
+                    title=" ".join(words),
+                    text="\n".join(body),
+                    published=t0 + timedelta(hours=rng.uniform(0, 48)),
+                    lang="en",
+                )
+            )
+            gold.append(f"syn-{k}")
+    order = sorted(range(len(arts)), key=lambda i: (arts[i].published, arts[i].id))
+    return [arts[i] for i in order], [gold[i] for i in order]
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def scale_one(n: int, workers: int) -> None:
+    arts, gold = synthetic(n)
+    rss0 = _rss_mb()
+    params = replace(DEFAULT_PARAMS, workers=workers)
+    t0 = time.perf_counter()
+    grouper = StoryGrouper(params)
+    res = grouper.add_many(arts)
+    dt = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    pred = [a.story_id for a in res]
+    b = bcubed(pred, gold)
+    print(
+        json.dumps(
+            {
+                "n": n,
+                "seconds": round(dt, 2),
+                "peak_rss_mb": round(peak, 1),
+                "input_rss_mb": round(rss0, 1),
+                "worker_peak_rss_mb": round(kids, 1),
+                "open_stories_at_end": len(grouper.open_story_ids),
+                "stories": len(set(pred)),
+                "gold_stories": len(set(gold)),
+                "b3_f1": round(b[2], 4),
+                "near_duplicates": sum(1 for a in res if a.near_duplicate_of),
+            }
+        ),
+        flush=True,
+    )
+
+
+def scale(sizes: list[int], workers: int) -> None:
+    import subprocess
+
+    print(f"synthetic streams, {ARTICLES_PER_DAY} articles/day, workers={workers}; each size in")
+    print("a fresh process (peak RSS = whole process incl. the input articles)")
+    prev = None
+    for n in sizes:
+        out = subprocess.run(
+            [sys.executable, __file__, "--scale-one", str(n), "--workers", str(workers)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        r = json.loads(out.strip().splitlines()[-1])
+        ratio = ""
+        if prev is not None:
+            ratio = f"  time x{r['seconds'] / prev['seconds']:.2f} for input x{n / prev['n']:.1f}"
+        print(
+            f"{n:>7} articles: {r['seconds']:6.1f} s  peak RSS {r['peak_rss_mb']:6.0f} MB "
+            f"(input alone {r['input_rss_mb']:.0f} MB, workers {r['worker_peak_rss_mb']:.0f} MB)"
+            f"  stories {r['stories']} (gold {r['gold_stories']}) B3 F1 {r['b3_f1']:.3f}"
+            f"  open at end {r['open_stories_at_end']}{ratio}",
+            flush=True,
+        )
+        prev = r
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--fit", action="store_true", help="refit model weights on train")
+    ap.add_argument("--scale", action="store_true", help="run the synthetic scale benchmark")
+    ap.add_argument("--sizes", default="10000,50000,100000")
+    ap.add_argument("--workers", type=int, default=2, help="feature processes for --scale")
+    ap.add_argument("--scale-one", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.scale_one:
+        scale_one(args.scale_one, args.workers)
+        return
+    if args.scale:
+        scale([int(s) for s in args.sizes.split(",")], args.workers)
+        return
+    params = DEFAULT_PARAMS
+    if args.fit:
+        arts, gold = load("train")
+        params = fit(arts, gold)
+    quality(params)
+
+
+if __name__ == "__main__":
+    main()
