@@ -76,7 +76,14 @@ def _settings():
 
 
 def _db(db: str | None) -> str:
-    return db or _settings().database_url
+    """The database URL to use; --db is passed on through the environment, never as a flow
+    parameter, because Prefect stores flow parameters (and a URL may carry a password)."""
+    if db:
+        os.environ["NEWSDIGEST_DATABASE_URL"] = db
+        from digest.settings import get_settings
+
+        get_settings.cache_clear()
+    return _settings().database_url
 
 
 def _check_db(db_url: str) -> None:
@@ -128,7 +135,6 @@ def run(
 
     result = daily_digest(
         sources=source,
-        db_url=db_url,
         out_dir=str(out or _settings().out_dir),
         since_hours=window.total_seconds() / 3600 if window else None,
     )
@@ -157,7 +163,7 @@ def ingest(source: SourceOpt = None, db: DbOpt = None) -> None:
     _check_db(db_url)
     from flows.pipeline import ingest as ingest_flow
 
-    _print_report(asdict(ingest_flow(sources=source, db_url=db_url)))
+    _print_report(asdict(ingest_flow(sources=source)))
 
 
 @app.command()
@@ -180,7 +186,6 @@ def digest(
     from flows.pipeline import make_digest
 
     result = make_digest(
-        db_url=db_url,
         out_dir=str(out or _settings().out_dir),
         since_hours=window.total_seconds() / 3600 if window else None,
     )
