@@ -178,7 +178,15 @@ def summarize_story(session: Session, story: StoryRow, max_words: int, max_sente
         }
         for s in sentences
     ]
-    repo.save_story_summary(session, story, choose_headline(docs, lang), summary)
+    # A title made from the lede (plain-text articles without one) is a weak headline: prefer
+    # the outlets' own titles when the story has any.
+    titled = [d for d in docs if not _title_is_lede(d.title, d.text)] or docs
+    repo.save_story_summary(session, story, choose_headline(titled, lang), summary)
+
+
+def _title_is_lede(title: str, text: str) -> bool:
+    stem = title.rstrip("…").rstrip()
+    return bool(stem) and text.startswith(stem)
 
 
 def story_view(session: Session, story: StoryRow, previous_at: datetime | None) -> StoryView:
