@@ -1,0 +1,214 @@
+"""Feeds (RSS 0.9x/1.0/2.0, Atom, JSON Feed via feedparser), OPML files and URL lists."""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urljoin
+
+import feedparser
+
+from digest.lang import normalize_lang
+from flows.sources.base import ItemError
+from flows.sources.spec import is_url
+
+_BLOCK_END = re.compile(
+    r"<\s*(?:br|/p|/div|/li|/h[1-6]|/blockquote|/tr|/section|/article)\b[^>]*>", re.I
+)
+_TAG = re.compile(r"<[^>]+>")
+_SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.I | re.S)
+
+
+class FeedError(ValueError):
+    """A feed, OPML or URL list that cannot be read; the message is one line."""
+
+
+@dataclass
+class FeedEntry:
+    link: str
+    title: str = ""
+    text: str = ""  # the entry's own content (or summary) as plain text
+    published: datetime | None = None
+    author: str | None = None
+    guid: str | None = None
+
+
+@dataclass
+class ParsedFeed:
+    title: str = ""
+    link: str = ""
+    lang: str | None = None
+    entries: list[FeedEntry] = field(default_factory=list)
+    errors: list[ItemError] = field(default_factory=list)
+    warning: str | None = None  # the feed parsed, but was not well-formed
+
+
+def html_to_text(fragment: str) -> str:
+    """Plain text of an HTML fragment (feed summaries), paragraphs separated by blank lines."""
+    if not fragment:
+        return ""
+    text = _SCRIPT.sub(" ", fragment)
+    text = _BLOCK_END.sub("\n\n", text)
+    text = html_lib.unescape(_TAG.sub(" ", text))
+    paras = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text)]
+    return "\n\n".join(p for p in paras if p)
+
+
+def _when(entry) -> datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        value = entry.get(key)
+        if value:
+            try:
+                return datetime(*value[:6], tzinfo=UTC)
+            except (TypeError, ValueError):
+                continue
+    return None
+
+
+def _entry_text(entry) -> str:
+    best = ""
+    for content in entry.get("content") or []:
+        value = content.get("value") or ""
+        if len(value) > len(best):
+            best = value
+    summary = entry.get("summary") or ""
+    if len(summary) > len(best):
+        best = summary
+    return html_to_text(best)
+
+
+def parse_feed(content: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
+    """Entries of a feed given as raw bytes (so the XML's own encoding is honoured).
+
+    Raises FeedError when the bytes are not a feed at all; a feed that parses despite
+    errors keeps its entries and says so in ``warning``.
+    """
+    headers = {"content-location": url}
+    if content_type:
+        headers["content-type"] = content_type
+    parsed = feedparser.parse(content, response_headers=headers)
+    exc = parsed.get("bozo_exception")
+    if not parsed.entries and (parsed.get("bozo") or not parsed.get("version")):
+        reason = str(exc).strip().splitlines()[0] if exc else "no feed elements found"
+        raise FeedError(f"invalid feed XML: {reason}")
+    feed = parsed.feed
+    out = ParsedFeed(
+        title=(feed.get("title") or "").strip(),
+        link=feed.get("link") or url,
+        lang=normalize_lang(feed.get("language")),
+    )
+    if parsed.get("bozo") and exc is not None:
+        out.warning = (
+            f"feed is not well-formed ({str(exc).strip().splitlines()[0]}); used what parsed"
+        )
+    for n, entry in enumerate(parsed.entries, 1):
+        title = html_to_text(entry.get("title") or "").replace("\n\n", " ")
+        link = (entry.get("link") or "").strip()
+        if not link:
+            # An entry without a link may still carry a permalink guid (RSS isPermaLink).
+            guid = (entry.get("id") or "").strip()
+            link = guid if is_url(guid) else ""
+        label = f"{url}#entry {n}" + (f" ({title[:60]})" if title else "")
+        if not link:
+            out.errors.append(ItemError(label, "feed entry has no link"))
+            continue
+        link = urljoin(url, link)
+        if not re.match(r"^https?://", link, re.I):
+            out.errors.append(ItemError(label, f"entry link {link[:80]} is not http(s)"))
+            continue
+        out.entries.append(
+            FeedEntry(
+                link=link,
+                title=title,
+                text=_entry_text(entry),
+                published=_when(entry),
+                author=entry.get("author"),
+                guid=entry.get("id") or None,
+            )
+        )
+    return out
+
+
+# --- OPML and URL lists ------------------------------------------------------------------
+
+
+@dataclass
+class OutlineFeed:
+    url: str
+    title: str | None = None
+    lang: str | None = None
+    tags: list[str] = field(default_factory=list)
+
+
+def parse_opml(data: bytes | str, origin: str = "OPML") -> list[OutlineFeed]:
+    """The feeds an OPML file lists (``xmlUrl`` outlines); folders become tags."""
+    try:
+        root = ET.fromstring(data.encode("utf-8") if isinstance(data, str) else data)
+    except ET.ParseError as exc:
+        raise FeedError(f"invalid OPML: {exc}") from None
+    if root.tag.lower() != "opml":
+        raise FeedError(f"not an OPML file (root element <{root.tag}>)")
+    body = root.find("body")
+    if body is None:
+        raise FeedError("invalid OPML: no <body>")
+    feeds: list[OutlineFeed] = []
+    seen: set[str] = set()
+
+    def walk(node: ET.Element, folders: list[str]) -> None:
+        for outline in node.findall("outline"):
+            attrs = {k.lower(): v for k, v in outline.attrib.items()}
+            xml_url = (attrs.get("xmlurl") or "").strip()
+            name = (attrs.get("title") or attrs.get("text") or "").strip() or None
+            if xml_url:
+                if xml_url not in seen:
+                    seen.add(xml_url)
+                    feeds.append(
+                        OutlineFeed(
+                            url=xml_url,
+                            title=name,
+                            lang=normalize_lang(attrs.get("language")),
+                            tags=list(folders),
+                        )
+                    )
+            else:
+                walk(outline, folders + ([name] if name else []))
+
+    walk(body, [])
+    return feeds
+
+
+def read_url_list(path: Path) -> tuple[list[str], list[ItemError]]:
+    """URLs of a text file, one a line; '#' starts a comment; bad lines are errors."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise FeedError(f"cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise FeedError("not UTF-8 text: save the list as UTF-8") from None
+    urls: list[str] = []
+    errors: list[ItemError] = []
+    for n, line in enumerate(text.splitlines(), 1):
+        line = line.split(" #", 1)[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        if is_url(line):
+            if line not in urls:
+                urls.append(line)
+        else:
+            errors.append(ItemError(f"{path}#line {n}", f"not an http(s) URL: {line[:80]}"))
+    return urls, errors
+
+
+_FEED_URL_HINT = re.compile(
+    r"(\.(xml|rss|atom|rdf)$|/(feed|feeds|rss|atom)(/|$|\.)|[?&](feed|format)=(rss|atom|xml))",
+    re.I,
+)
+
+
+def looks_like_feed_url(url: str) -> bool:
+    """A guess from the URL alone (the response decides in the end)."""
+    return bool(_FEED_URL_HINT.search(url.split("#", 1)[0]))
