@@ -22,7 +22,8 @@ from flows.deliver import send_digest_email
 from flows.sources.base import ItemError, LoadResult
 from flows.sources.local import load_local
 from flows.sources.spec import SourceSpec, classify
-from flows.sources.web import load_web_source
+from flows.sources.web import load_web_source, load_web_urls, plan_web_source
+from storage.engine import open_db
 from storage.engine import session as db_session
 
 ARTIFACT_KEY = "newsdigest-digest"
@@ -63,9 +64,12 @@ def load_local_task(spec: SourceSpec, max_bytes: int) -> LoadResult:
 
 
 @task(name="load-web", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
-def load_web_task(spec: SourceSpec, db_url: str) -> LoadResult:
-    """Fetch a feed, page, OPML or URL list (per-request retries happen inside)."""
-    return load_web_source(spec, get_settings(), db_url)
+def load_web_task(spec: SourceSpec, db_url: str, urls: list[str] | None = None) -> LoadResult:
+    """Fetch one feed or one batch of pages (``urls``), or a whole web source when no URLs are
+    given. Per-request retries, robots.txt and per-host limits live in the shared client."""
+    if urls is None:
+        return load_web_source(spec, get_settings(), db_url)
+    return load_web_urls(spec, urls, get_settings(), db_url)
 
 
 @task(name="store", cache_policy=NO_CACHE, retries=DB_RETRIES, retry_delay_seconds=DB_RETRY_DELAYS)
@@ -88,20 +92,35 @@ def ingest(sources: list[str] | None = None, db_url: str | None = None) -> steps
     db_url = db_url or settings.database_url
     specs = resolve_sources(sources, settings)
     report = steps.IngestReport()
-    loads = []
+    # Web sources become a task per feed and per batch of pages (an OPML file is many
+    # feeds); they run concurrently, and the shared HTTP client keeps the per-host limits.
+    loads: list[tuple[SourceSpec, object]] = []
+    if any(spec.is_web for spec in specs):
+        open_db(db_url)  # migrate once, here: web tasks open the database from many threads
     for spec in specs:
         if spec.is_web:
-            loads.append((spec, load_web_task.submit(spec, db_url)))
+            jobs, plan_errors = plan_web_source(spec)
+            if plan_errors:
+                loads.append((spec, LoadResult(errors=plan_errors)))
+            for job in jobs:
+                loads.append((job.spec, load_web_task.submit(job.spec, db_url, job.urls)))
         else:
             loads.append((spec, load_local_task.submit(spec, settings.max_file_bytes)))
-    for spec, future in loads:
+    # The batches of one source are stored together, once, under that source.
+    by_source: dict[str, tuple[SourceSpec, LoadResult]] = {}
+    for spec, pending in loads:
         try:
-            loaded = future.result()
+            loaded = pending if isinstance(pending, LoadResult) else pending.result()
         except Exception as exc:  # one broken source must not stop the others
             logger.error("source %s failed: %s", spec.key, exc)
             report.failed += 1
             report.errors.append(f"{spec.key}: {exc}")
             continue
+        if spec.key in by_source:
+            by_source[spec.key][1].extend(loaded)
+        else:
+            by_source[spec.key] = (spec, loaded)
+    for spec, loaded in by_source.values():
         report.merge(store_task(spec, loaded, db_url))
     logger.info("ingest done: %s", report.line())
     return report
