@@ -111,6 +111,13 @@ def _print_report(report) -> None:
         f"duplicate {report['duplicate']}, failed {report['failed']}"
         + (f", skipped {report['skipped']}" if report.get("skipped") else "")
     )
+    per_source = report.get("per_source") or {}
+    if len(per_source) > 1:
+        for key, c in per_source.items():
+            typer.echo(
+                f"  {key}: new {c['new']}, updated {c['updated']}, duplicate {c['duplicate']}, "
+                f"failed {c['failed']}, skipped {c['skipped']}"
+            )
     for err in report.get("errors", []):
         typer.echo(f"  failed: {err}", err=True)
 
@@ -132,12 +139,14 @@ def run(
     window = parse_duration(since) if since else None
     _check_db(db_url)
     from flows.pipeline import daily_digest
+    from flows.sources.web import fetch_progress
 
-    result = daily_digest(
-        sources=source,
-        out_dir=str(out or _settings().out_dir),
-        since_hours=window.total_seconds() / 3600 if window else None,
-    )
+    with fetch_progress():
+        result = daily_digest(
+            sources=source,
+            out_dir=str(out or _settings().out_dir),
+            since_hours=window.total_seconds() / 3600 if window else None,
+        )
     _print_report(result["ingest"])
     digest = result["digest"]
     _print_digest(digest)
@@ -162,8 +171,11 @@ def ingest(source: SourceOpt = None, db: DbOpt = None) -> None:
     db_url = _db(db)
     _check_db(db_url)
     from flows.pipeline import ingest as ingest_flow
+    from flows.sources.web import fetch_progress
 
-    _print_report(asdict(ingest_flow(sources=source)))
+    with fetch_progress():
+        report = ingest_flow(sources=source)
+    _print_report(asdict(report))
 
 
 @app.command()

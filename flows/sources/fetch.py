@@ -174,6 +174,12 @@ def _codec(name: str | None) -> str | None:
         return None
 
 
+def meta_charset(content: bytes) -> str | None:
+    """The encoding a page's ``<meta charset>`` declares, if any."""
+    m = _META_CHARSET.search(content[:META_SNIFF_BYTES])
+    return _codec(m.group(1).decode("ascii", "ignore")) if m else None
+
+
 def decode_body(
     content: bytes, header_charset: str | None, *, html: bool = True
 ) -> tuple[str, str]:
@@ -191,8 +197,7 @@ def decode_body(
     if declared:
         candidates.append(declared)
     if html:
-        m = _META_CHARSET.search(content[:META_SNIFF_BYTES])
-        meta = _codec(m.group(1).decode("ascii", "ignore")) if m else None
+        meta = meta_charset(content)
         if meta and meta not in candidates:
             candidates.append(meta)
     if "utf-8" not in candidates:

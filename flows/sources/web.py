@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +35,7 @@ from flows.sources.feeds import (
     parse_opml,
     read_url_list,
 )
-from flows.sources.fetch import FetchError, FetchResult, decode_body, get_fetcher
+from flows.sources.fetch import FetchError, FetchResult, decode_body, get_fetcher, meta_charset
 from flows.sources.spec import SourceSpec
 from storage import repo
 from storage.engine import session as db_session
@@ -288,8 +289,8 @@ class _Job:
             self.error(url, f"content type {res.content_type or 'unknown'} is not an article page")
             return
         html, encoding = decode_body(res.content, res.charset, html=True)
-        if encoding not in ("utf-8", "utf-8-sig", "ascii") and not res.charset:
-            log.warning("%s: no usable charset declared; decoded as %s", url, encoding)
+        if encoding != "utf-8" and not res.charset and not meta_charset(res.content):
+            log.warning("%s: no charset declared and not UTF-8; decoded as %s", url, encoding)
         extracted = extract_html(html, res.final_url)
         article = self.article(url, res, html, extracted, entry, feed_title, feed_lang)
         if article is None:
@@ -358,3 +359,48 @@ def load_web_urls(spec: SourceSpec, urls: list[str], settings: Settings, db_url:
         with ThreadPoolExecutor(workers, thread_name_prefix="newsdigest-fetch") as pool:
             list(pool.map(job.load_url, todo))
     return job.result
+
+
+# Below this many URLs an ingest is quick: no bar.
+PROGRESS_MIN_URLS = 10
+
+
+@contextmanager
+def fetch_progress(min_urls: int = PROGRESS_MIN_URLS) -> Iterator[None]:
+    """A rich progress bar on stderr for long ingests (only on a terminal)."""
+    import sys
+
+    if not sys.stderr.isatty():
+        yield
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bar
+
+    bar = Bar(
+        TextColumn("fetching"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = bar.add_task("", total=None, visible=False)
+    started = threading.Event()
+
+    def update(done: int, total: int, label: str) -> None:
+        if total >= min_urls and not started.is_set():
+            started.set()
+            bar.start()
+        if started.is_set():
+            bar.update(task, completed=done, total=total, visible=True, description=label[-60:])
+
+    progress.reset()
+    progress.listeners.append(update)
+    try:
+        yield
+    finally:
+        progress.listeners.remove(update)
+        if started.is_set():
+            bar.stop()
