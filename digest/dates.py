@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 import dateparser
 
@@ -41,11 +42,74 @@ _PATTERNS = [
 _DATE_ONLY_LINE = re.compile(r"^[\w\s,./:()'-]{6,60}$")
 
 
+_MONTH_NUMBERS = {
+    name: i
+    for i, names in enumerate(
+        [
+            ("januari", "january", "jan"),
+            ("februari", "february", "feb"),
+            ("maret", "march", "mar"),
+            ("april", "apr"),
+            ("mei", "may"),
+            ("juni", "june", "jun"),
+            ("juli", "july", "jul"),
+            ("agustus", "august", "agu", "aug"),
+            ("september", "sep", "sept"),
+            ("oktober", "october", "okt", "oct"),
+            ("november", "nov"),
+            ("desember", "december", "des", "dec"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+_NUMERIC_DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+_DAY_MONTH_YEAR = re.compile(
+    r"(?:[A-Za-z']+,?\s*)?(\d{1,2})\s+([A-Za-z]+)\.?\s+(\d{4})"
+    r"(?:,?\s*(?:pukul\s*)?(\d{1,2})[:.](\d{2})\s*(WIB|WITA|WIT|UTC|GMT)?)?",
+    re.IGNORECASE,
+)
+_TZ_HOURS = {"WIB": 7, "WITA": 8, "WIT": 9, "UTC": 0, "GMT": 0}
+
+
+def _fast_parse(text: str) -> datetime | None:
+    """The common shapes without dateparser (which costs ~5 ms a call): ISO 8601,
+    d/m/yyyy, and "[day,] d Month yyyy [hh:mm] [WIB]" in Indonesian or English."""
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        parsed = None
+    if parsed is not None:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        if m := _NUMERIC_DMY.fullmatch(text):
+            return datetime(int(m.group(3)), int(m.group(2)), int(m.group(1)), tzinfo=UTC)
+        m = _DAY_MONTH_YEAR.fullmatch(text)
+        if m and m.group(2).lower() in _MONTH_NUMBERS:
+            hour, minute = int(m.group(4) or 0), int(m.group(5) or 0)
+            local = datetime(
+                int(m.group(3)),
+                _MONTH_NUMBERS[m.group(2).lower()],
+                int(m.group(1)),
+                hour,
+                minute,
+                tzinfo=UTC,
+            )
+            return local - timedelta(hours=_TZ_HOURS.get((m.group(6) or "UTC").upper(), 0))
+    except ValueError:  # 31 February and friends
+        return None
+    return None
+
+
+@lru_cache(maxsize=4096)
 def parse_date(value: str | None) -> datetime | None:
     """A date string from metadata or text -> aware UTC datetime, or None if it is not a date."""
     if not value or not value.strip():
         return None
     text = value.strip()
+    fast = _fast_parse(text)
+    if fast is not None:
+        return fast
     for abbr, offset in _TZ_ABBREVIATIONS.items():
         text = re.sub(rf"\b{abbr}\b", offset, text)
     text = re.sub(r"\bpukul\b", "", text, flags=re.IGNORECASE)

@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime
 import trafilatura
 
 from digest.dates import parse_date
-from digest.lang import fold, normalize_lang
+from digest.lang import fold, normalize_lang, word_count
 
 # trafilatura's precision mode: drops more side blocks, loses a little body text.
 FAVOR_PRECISION = True
@@ -98,16 +98,6 @@ def _fast_date(value: str | None) -> datetime | None:
     if isinstance(parsed, date) and not isinstance(parsed, datetime):
         parsed = datetime(parsed.year, parsed.month, parsed.day)
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-
-
-def word_count(text: str) -> int:
-    """Words, with Chinese/Japanese text (no spaces) counted as about two characters a word."""
-    n = len(text.split())
-    cjk = len(_CJK.findall(text))
-    return max(n, cjk // 2) if cjk else n
 
 
 def _key(text: str) -> str:

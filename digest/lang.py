@@ -88,6 +88,18 @@ def fold(text: str) -> str:
     return "".join(c for c in text if not unicodedata.combining(c))
 
 
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# Chinese and Japanese have no spaces between words: about two characters make a word.
+CJK_CHARS_PER_WORD = 2
+
+
+def word_count(text: str) -> int:
+    """Words in ``text``; for scripts without spaces, characters / CJK_CHARS_PER_WORD."""
+    n = len(text.split())
+    cjk = len(_CJK.findall(text))
+    return max(n, cjk // CJK_CHARS_PER_WORD) if cjk else n
+
+
 def words(text: str) -> list[str]:
     """Word tokens as they appear (hyphenated words and 1.500.000 stay whole)."""
     return WORD_RE.findall(text)

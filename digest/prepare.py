@@ -14,7 +14,7 @@ from digest.clean import (
     normalize_text,
 )
 from digest.dates import find_date_in_text, is_date_line
-from digest.lang import detect_language, fold, normalize_lang
+from digest.lang import detect_language, fold, normalize_lang, word_count
 from digest.models import Article
 
 # Below this many words after cleaning a text is a teaser, an error page or a photo gallery.
@@ -110,11 +110,13 @@ def prepare_article(raw: Article) -> Article:
     if title and body and _same_title(title, body[0]):
         body = body[1:]  # extractors and scrapes repeat the title as the first line
     text = "\n\n".join(body)
-    if len(text.split()) < MIN_ARTICLE_WORDS:
+    n_words = word_count(text)
+    if n_words < MIN_ARTICLE_WORDS:
         raise ArticleRejected(
-            f"only {len(text.split())} words left after cleaning (need {MIN_ARTICLE_WORDS})"
+            f"only {n_words} words left after cleaning (need {MIN_ARTICLE_WORDS})"
         )
-    lang = detect_language(text) or lang
+    # Identified once; the cleaned text is only asked when the raw one gave no answer.
+    lang = lang or detect_language(text)
     published = published or find_date_in_text(text)
     outlet = raw.source
     if not outlet:
