@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -101,15 +102,22 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
-@lru_cache(maxsize=8)
-def _migrated(url: str) -> bool:
-    upgrade(get_engine(url))
-    return True
+_MIGRATE_LOCK = threading.Lock()
+_MIGRATED: set[str] = set()
 
 
 def open_db(url: str) -> Engine:
-    """The engine for ``url``, with the schema brought up to date once per process."""
-    _migrated(normalize_url(url))
+    """The engine for ``url``, with the schema brought up to date once per process.
+
+    Thread-safe: Prefect runs tasks in threads, and two of them migrating a fresh database at
+    once would both try to create the tables.
+    """
+    url = normalize_url(url)
+    if url not in _MIGRATED:
+        with _MIGRATE_LOCK:
+            if url not in _MIGRATED:
+                upgrade(get_engine(url))
+                _MIGRATED.add(url)
     return get_engine(url)
 
 

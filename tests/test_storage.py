@@ -100,3 +100,16 @@ def test_migrations_run_once_and_passwords_stay_hidden(tmp_path):
     open_db(url)
     open_db(url)
     assert "secret" not in safe_url("postgresql+psycopg://u:secret@h/db")
+
+
+def test_first_use_from_many_threads_migrates_once(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = f"sqlite:///{tmp_path / 'threads.db'}"
+
+    def count(_):
+        with session(url) as s:
+            return repo.count_articles(s)
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(count, range(8))) == [0] * 8
