@@ -74,7 +74,11 @@ def test_daily_digest_flow_on_the_seeds(
     assert second["digest"]["stories"] == 0
     with session(sqlite_url) as s:
         assert repo.count_articles(s) == 5
-        assert len(list(repo.export_stories(s))) == 1
+        stories = list(repo.export_stories(s))
+    assert len(stories) == 1 and len(stories[0]["articles"]) == 5
+    summary = [item["text"] for item in stories[0]["summary"]]
+    assert summary and sum(len(t.split()) for t in summary) <= 150
+    assert all(debris_in(t) == [] for t in summary)
     assert "Nothing new" in Path(second["digest"]["path"]).read_text(encoding="utf-8")
 
     assert len(sink.messages) == 2
