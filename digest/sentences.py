@@ -203,10 +203,10 @@ def is_candidate(sentence: str, lang: str | None = None) -> bool:
         return False  # a fragment (the rest of a broken sentence)
     if not _has_balanced_quotes(s):
         return False  # dangling quote: half of a quotation split across units
-    letters = [c for c in s if c.isalpha()]
-    if letters and sum(c.isupper() for c in letters) > 0.6 * len(letters):
+    n_letters = sum(map(str.isalpha, s))  # map over C methods: 5x a generator
+    if n_letters and sum(map(str.isupper, s)) > 0.6 * n_letters:
         return False  # ALL-CAPS banner
-    alpha_words = sum(any(c.isalpha() for c in t) for t in toks)
+    alpha_words = sum(1 for t in toks if any(map(str.isalpha, t)))
     if alpha_words < 0.6 * n:
         return False  # number soup, tables, scores
     # Title Case: share of capitalised words among the longer ones after the first. News
