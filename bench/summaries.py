@@ -39,6 +39,7 @@ from digest.sentences import split_sentences  # noqa: E402
 from digest.summarize import (  # noqa: E402
     DEFAULT_PARAMS,
     FEATURES,
+    _id_roots,
     _prepare,
     summarize,
     sumy_ratings,
@@ -386,6 +387,7 @@ def report_speed() -> None:
         from digest.lang import stemmer
 
         stemmer.cache_clear()
+        _id_roots.cache_clear()
         t = time.perf_counter()
         summarize(docs, "id", max_words=150)
         cold = time.perf_counter() - t

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -258,3 +259,59 @@ def test_vectorized_lexrank_matches_dense_power_method():
         p /= p.sum()
     got = lexrank_scores(sp.csr_matrix(x), DEFAULT_PARAMS.damping, 500)
     assert np.allclose(got, p, atol=1e-6)
+
+
+SINGLE = Doc(
+    title="Banjir Bekasi",
+    text=(
+        "Banjir besar melanda sejumlah kawasan di kota Bekasi pada Senin pagi setelah hujan "
+        "deras mengguyur wilayah itu sejak Minggu malam hingga menjelang subuh.\n"
+        "Ketinggian air di beberapa perumahan warga di Bekasi Timur dan Bekasi Utara "
+        "mencapai satu meter lebih.\n"
+        "Pemerintah kota mengerahkan perahu karet untuk mengevakuasi warga yang terjebak "
+        "di rumah mereka sejak pagi hari.\n"
+        "Warga diminta tetap waspada karena hujan diperkirakan turun lagi."
+    ),
+    lang="id",
+)
+
+
+def test_single_article_starts_with_the_lead_and_stops_at_overflow():
+    lead_words = len(
+        words(
+            "Banjir besar melanda sejumlah kawasan di kota Bekasi pada Senin pagi "
+            "setelah hujan deras mengguyur wilayah itu sejak Minggu malam hingga "
+            "menjelang subuh."
+        )
+    )
+    summary = summarize([SINGLE], "id", max_words=lead_words + 12)
+    assert summary[0].position == 0
+    # the next-best sentence (position 1 or 2) does not fit: no lesser sentence fills the gap
+    assert len(summary) == 1
+    # the same budget with filling (stop_at_overflow off) takes one more sentence
+    filled = summarize(
+        [SINGLE],
+        "id",
+        max_words=lead_words + 12,
+        params=replace(DEFAULT_PARAMS, stop_at_overflow=False),
+    )
+    assert len(filled) == 2
+    # a lead longer than the budget does not leave the summary empty
+    assert summarize([SINGLE], "id", max_words=lead_words - 1)
+
+
+def test_stemming_shortcuts_keep_affixed_words_and_names():
+    from digest.summarize import _content_terms, _Folder, _units
+
+    docs = [
+        Doc(
+            title="",
+            text="Presiden Jokowi mengumumkan kebijakan pembangunan jalan tol yang baru kemarin.",
+            lang="id",
+        )
+    ]
+    folder = _Folder()
+    units = _units(docs, ["id"], folder)
+    toks = _content_terms(units, folder)[0]
+    assert {"umum", "bijak", "bangun"} <= set(toks)  # affixed words are stemmed
+    assert "jokowi" in toks and "presiden" in toks  # names and roots kept whole
