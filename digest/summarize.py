@@ -8,17 +8,21 @@ Method (default ``method="lexrank"``):
 2. Representation: folded, stemmed content words (``digest.lang.terms``: Sastrawi for
    Indonesian, snowball for English, plain tokens elsewhere), sublinear TF x IDF over the
    story's sentences, L2-normalised rows of a scipy sparse matrix.
-3. Scores, each scaled to [0, 1] within the story, mixed with the weights of ``SummaryParams``:
+3. Relevance: a linear score (the logit of a logistic regression fit on IndoSum's gold
+   extractive labels, weights in ``SummaryParams``) of FEATURES, each in [0, 1]:
    - centrality: continuous LexRank (Erkan & Radev 2004), computed matrix-free: the
      similarity matrix X·Xᵀ is never built, each power-iteration step is two sparse
      products, so cost is linear in the number of term occurrences. Other methods
      (``textrank``, ``lsa``, ``luhn``, ``kl``, ``sumbasic``) take this score from sumy's
      summarizer instead, run offline with our tokenizer and stemmer on a capped set of units;
-   - centroid similarity (MEAD, Radev et al. 2004), with every article weighing the same;
-   - position prior: news leads carry the facts, 1 / (1 + rank)^γ by candidate rank in the
-     article;
-   - support: how many other outlets carry a near-paraphrase of the sentence;
-   - a length factor that discounts very short sentences.
+   - centroid similarity (MEAD, Radev et al. 2004) to the story (every article weighing the
+     same) and to the unit's own article;
+   - position within the article (lead, second, 1 / (1 + rank)^γ, relative rank); in a
+     story of several articles these are scaled down (``position_multi``): every article
+     has a lead, so position cannot rank facts across outlets;
+   - length (short sentences discounted, long ones slightly);
+   - multi-article stories add outlet support: how many other outlets carry a
+     near-paraphrase of the sentence (hand-set weight).
 4. Selection: greedy budgeted maximal marginal relevance (Carbonell & Goldstein 1998; gain per
    word^r as in Lin & Bilmes 2010): a unit whose cosine with an already selected one exceeds
    ``redundancy`` (content terms) or ``token_redundancy`` (raw lowercase tokens, works across
