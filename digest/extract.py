@@ -45,6 +45,13 @@ FAVOR_PRECISION = True
 FAST_FIRST_PASS = True
 # When the first pass keeps less than this many characters, a full recall pass is tried.
 RECALL_RETRY_CHARS = 400
+# Pages rendered by JavaScript frameworks (Next.js, Nuxt, ...) may carry the article only as
+# an HTML string inside a script's JSON state. When the page itself yields too little, the
+# longest such string with at least this many <p> tags is extracted instead.
+EMBEDDED_MIN_PARAGRAPHS = 2
+EMBEDDED_MIN_CHARS = 200
+_JSON_STRING = re.compile(rf'"((?:[^"\\]|\\.){{{EMBEDDED_MIN_CHARS},}})"', re.S)
+_HAS_PARAGRAPH = re.compile(r"<p[\s>]|\\u003cp[\s>\\]", re.I)
 # JSON-LD that is not valid JSON is searched with trafilatura's regular expressions, which
 # cost seconds on big blocks: only below this size.
 JSON_REPAIR_MAX_CHARS = 20_000
@@ -95,6 +102,8 @@ SHORT_EDGE_WORDS = 3
 _PARENTHESIZED = re.compile(r"^\([^()]{1,40}\)$")
 _BYLINE = re.compile(r"^(?:von|by|par|por|di|av|af|door|от|od)\s+\S.{0,60}$", re.I)
 _SENTENCE_END = re.compile(r"[.!?…]['\"”’»)]*$")
+# Template slots left in the text: "$$ARTICLEAD$$", "{{ad_slot}}", "[[INLINE_AD]]"
+_PLACEHOLDER = re.compile(r"^(?:\$\$|\{\{|\[\[|%%)\s*[\w.:-]+\s*(?:\$\$|\}\}|\]\]|%%)$")
 
 
 @dataclass
@@ -177,6 +186,8 @@ def clean_paragraphs(
             continue
         if _AD_MARKER.search(para) and words <= AD_MAX_WORDS:
             continue
+        if _PLACEHOLDER.match(para):
+            continue
         key = _key(para)
         if not key:
             continue
@@ -252,6 +263,29 @@ def page_metadata(tree: HtmlElement, url: str | None) -> Document:
     return meta
 
 
+def embedded_article_html(tree: HtmlElement) -> str | None:
+    """The longest HTML fragment with paragraphs found in a JSON string of an inline script
+    (the article body of a page a JavaScript framework renders in the browser)."""
+    best: str | None = None
+    for script in tree.iterfind(".//script"):
+        text = script.text
+        if script.get("src") or not text or not _HAS_PARAGRAPH.search(text):
+            continue
+        for m in _JSON_STRING.finditer(text):
+            chunk = m.group(1)
+            if not _HAS_PARAGRAPH.search(chunk):
+                continue
+            try:
+                value = json.loads(f'"{chunk}"', strict=False)
+            except ValueError:
+                continue
+            if len(re.findall(r"<p[\s>]", value)) >= EMBEDDED_MIN_PARAGRAPHS and len(value) > len(
+                best or ""
+            ):
+                best = value
+    return best
+
+
 def _bare(tree: HtmlElement, url: str | None, precision: bool, fast: bool) -> str:
     """The body text of a parsed page (trafilatura works on a copy of the tree)."""
     doc = trafilatura.bare_extraction(
@@ -280,6 +314,15 @@ def extract_html(html: str, url: str | None = None) -> Extracted | None:
         retry = _bare(tree, url, False, False)
         if len(retry) > len(raw):
             raw = retry
+    if len(raw) < RECALL_RETRY_CHARS:
+        fragment = embedded_article_html(tree)
+        if fragment:
+            inner = trafilatura.load_html(
+                f"<html><body><article>{fragment}</article></body></html>"
+            )
+            embedded = _bare(inner, url, FAVOR_PRECISION, False) if inner is not None else ""
+            if len(embedded) > len(raw):
+                raw = embedded
     if not raw:
         return None
     title = (meta.title or "").strip()
