@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import zlib
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+
+import numpy as np
 
 from digest.lang import WORD_RE, detect_language, normalize_lang, stemmer, stop_words
 from digest.models import Article
@@ -57,8 +61,9 @@ class ArticleFeatures:
     lang: str | None
     title: Counter  # stemmed content terms of the title
     body: Counter  # stemmed content terms of the body (first BODY_MAX_WORDS words)
-    names: Counter  # folded names (single capitalized tokens and whole sequences) and figures
-    shingles: frozenset[int]  # crc32 of folded word n-grams of the body, for near-duplicates
+    names: Counter  # folded names (single capitalized tokens and whole sequences)
+    figures: Counter  # numbers as written, '#'-prefixed ("#7.1", "#2013")
+    shingles: np.ndarray  # sorted hashes of folded word n-grams of the body (near-duplicates)
     published: datetime | None
 
 
@@ -81,16 +86,35 @@ def content_terms(text: str, lang: str | None, max_words: int | None = None) -> 
     return _filter_terms(toks, lang)
 
 
+class _TermMap(dict):
+    """Folded token -> stemmed content term ('' for stop words and 1-letter tokens), memoized.
+
+    One dict lookup per token instead of a stop-word test and a stemmer call: extraction is
+    the per-article cost of grouping at scale.
+    """
+
+    MAX_SIZE = 400_000  # cleared beyond this (bounded memory on endless streams)
+
+    def __init__(self, lang: str | None) -> None:
+        super().__init__()
+        self.stops = stop_words(lang)
+        self.stem = stemmer(lang)
+
+    def __missing__(self, tok: str) -> str:
+        if len(self) > self.MAX_SIZE:
+            self.clear()
+        term = "" if len(tok) < 2 or tok in self.stops else self.stem(tok) if tok.isalpha() else tok
+        self[tok] = term
+        return term
+
+
+@lru_cache(maxsize=64)
+def _term_map(lang: str | None) -> _TermMap:
+    return _TermMap(lang)
+
+
 def _filter_terms(toks: list[str], lang: str | None) -> list[str]:
-    stops = stop_words(lang)
-    stem = stemmer(lang)
-    out = []
-    append = out.append
-    for f in toks:
-        if len(f) < 2 or f in stops:
-            continue
-        append(stem(f) if f.isalpha() else f)
-    return out
+    return [t for t in map(_term_map(lang).__getitem__, toks) if t]
 
 
 def _is_title_case_headline(tokens: list[str]) -> bool:
@@ -141,16 +165,38 @@ def names_and_figures(text: str, lang: str | None, max_chars: int | None = None)
     return out
 
 
-def shingles(tokens: list[str], n: int = SHINGLE_WORDS, limit: int = SHINGLE_MAX) -> frozenset:
-    """Hashes of word n-grams of folded tokens (punctuation-insensitive), at most ``limit``.
+class _TokenHash(dict):
+    """Folded token -> crc32, memoized (same value in every process, unlike ``hash``)."""
 
-    Python's ``hash`` is salted per process, which is fine: shingles are compared exactly as
-    sets inside one process and rebuilt from the text on ``restore``; never stored.
+    def __missing__(self, tok: str) -> int:
+        if len(self) > _TermMap.MAX_SIZE:
+            self.clear()
+        h = self[tok] = zlib.crc32(tok.encode())
+        return h
+
+
+_TOKEN_HASH = _TokenHash()
+_MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5],
+                dtype=np.uint64)  # fmt: skip
+
+
+def shingles(tokens: list[str], n: int = SHINGLE_WORDS, limit: int = SHINGLE_MAX) -> np.ndarray:
+    """Sorted unique hashes of word n-grams of folded tokens, at most ``limit`` n-grams.
+
+    Token hashes come from crc32 (stable across processes: features are computed in worker
+    processes), combined per n-gram with fixed odd multipliers in wrapping uint64 arithmetic.
     """
     toks = tokens[: limit + n - 1]
+    if not toks:
+        return np.empty(0, np.uint64)
+    h = np.fromiter(map(_TOKEN_HASH.__getitem__, toks), np.uint64, len(toks))
     if len(toks) < n:
-        return frozenset([hash(tuple(toks))]) if toks else frozenset()
-    return frozenset(map(hash, zip(*(toks[i:] for i in range(n)), strict=False)))
+        return np.unique(h)
+    m = len(toks) - n + 1
+    acc = h[:m] * _MIX[0]
+    for i in range(1, n):
+        acc ^= h[i : i + m] * _MIX[i]
+    return np.unique(acc)
 
 
 def article_language(article: Article) -> str | None:
@@ -169,12 +215,14 @@ def extract(article: Article) -> ArticleFeatures:
     title_tokens = WORD_RE.findall(title)
     names = [] if _is_title_case_headline(title_tokens) else names_and_figures(title, lang)
     names += names_and_figures(text, lang, BODY_MAX_WORDS * 7)
+    figures = [n for n in names if n[0] == "#"]
     body_tokens = WORD_RE.findall(fold_text(text))[:BODY_MAX_WORDS]
     return ArticleFeatures(
         lang=lang,
         title=Counter(content_terms(title, lang)),
         body=Counter(_filter_terms(body_tokens, lang)),
-        names=Counter(names),
+        names=Counter(n for n in names if n[0] != "#"),
+        figures=Counter(figures),
         shingles=shingles(body_tokens),
         published=article.published,
     )

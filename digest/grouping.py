@@ -1,35 +1,42 @@
-"""Story grouping: incremental, persistent, single-pass clustering of news articles.
+"""Story grouping: incremental, persistent, order-robust clustering of news articles.
 
-The method follows Miranda et al. (EMNLP 2018, "Multilingual Clustering of Streaming News"):
+The representation follows Miranda et al. (EMNLP 2018, "Multilingual Clustering of Streaming
+News"): every article becomes TF-IDF sub-vectors per field (title terms; body terms, truncated
+to the article's most salient ones; names and figures: capitalized sequences, places, numbers,
+dates), and a small logistic model over the field cosines and the time gap gives the
+probability that two articles tell the same event.
 
-* every article becomes TF-IDF sub-vectors per field: title terms, body terms (both stemmed,
-  stop words removed, per language), and names and figures (capitalized sequences, places,
-  numbers; language-independent, so an Indonesian and an English report of one event meet);
-* every open story keeps a centroid per field (per language for the word fields);
-* candidate stories come from an inverted index over names, title terms and each article's
-  top body terms: an article is never compared with every story;
-* a small logistic model over the field cosines and the time gap decides whether the article
-  joins the best candidate or opens a new story. Its coefficients are named settings in
-  :class:`GroupingParams`, fitted on the ECB+ train split (``bench/grouping.py --fit``);
-* document frequencies are learned as articles arrive (a whole ``add_many`` chunk is counted
-  before its articles are placed, which makes the result depend little on arrival order);
-* syndicated copies (near-identical bodies) are detected by shingle containment against the
-  members of the candidate stories and reported as ``near_duplicate_of``.
+Articles are not placed one at a time. Each ``add_many`` batch (cut into chunks of
+``chunk_size`` articles, so memory stays bounded and time linear) is grouped *together*:
 
-Memory is bounded by the open stories: a closed story keeps nothing, centroids are pruned to
-a fixed number of terms, and at most ``max_open_stories`` stay open (the quietest close first).
+1. candidate pairs come from sparse products of the field matrices (an inverted index in
+   matrix form): the chunk's articles against themselves and against the recent members of the
+   open stories; pairs sharing no salient term, title term or name are never scored;
+2. each candidate pair gets the model's probability; cross-language pairs (an Indonesian and an
+   English report) are scored on their shared names only;
+3. average-linkage agglomeration over that sparse graph, where each open story is one locked
+   node (open stories never merge with each other), merges while the average pair probability
+   between two clusters is at least ``link_threshold``. A chunk cluster that merged into an
+   open story extends it; any other cluster opens a new story named after its first article.
+
+The agglomeration does not depend on the order of the articles inside a chunk. Document
+frequencies are counted over everything seen plus the chunk before any vector is built.
+Syndicated copies (near-identical bodies, by shingle containment) are marked as
+``near_duplicate_of`` the earlier article and always put in its story. Memory is bounded by
+the open stories: a story keeps only its ``story_members`` most recent articles' vectors,
+closes after ``quiet_days`` without a new article, and at most ``max_open_stories`` stay open.
 """
 
 from __future__ import annotations
 
 import hashlib
 import heapq
-import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from itertools import repeat
-from operator import mul
+
+import numpy as np
+from scipy import sparse
 
 from digest.features import ArticleFeatures, extract
 from digest.models import Article
@@ -40,69 +47,68 @@ class GroupingParams:
     """Every threshold and weight of the grouping, by name.
 
     Tuning data: ECB+ (../shared/eval/clustering/ecbplus-train-dev.jsonl), ``split == "train"``
-    only (575 English articles, 50 events in 25 topics of two same-kind events each), arrival
-    order shuffled with several seeds. ``dev`` was used only to report. See bench/README.md.
+    only (575 English articles, 50 events in 25 topics holding two same-kind events each).
+    ``dev`` was used only to report. See bench/README.md ("Grouping") and bench/grouping.py.
     """
 
-    # --- similarity model: P(join) = sigmoid(bias + sum of weight * feature) -----------------
-    # Logistic regression fitted on (article, candidate story) pairs collected by replaying the
-    # ECB+ train split in 5 random orders with gold story assignments (bench/grouping.py --fit:
-    # 22,462 pairs, 2,625 positive, one per candidate the index retrieves, label 1 for the gold
-    # story), then coordinate ascent of train B-cubed F1 over the same 5 orders (w_title
-    # 3.92 -> 5.21, w_gap -0.41 -> -0.21).
-    w_bias: float = -5.507
-    w_title: float = 5.214  # cosine of title TF-IDF vs the story's title centroid (same language)
-    w_body: float = 1.317  # cosine of body TF-IDF vs the story's body centroid (same language)
-    w_names: float = 12.303  # cosine of names/figures TF-IDF vs the story's names centroid
-    w_title_body: float = -1.134  # cosine of the article's title vs the story's body centroid
-    w_gap: float = -0.205  # log(1 + days outside the story's [first, last] dates), both dated
-    # 1 when both the article and the story have dates. The fit gave +2.76, an artifact of
-    # ECB+ (only one of the two events per topic has URL dates); in a real stream every
-    # article is dated, so it would lower the bar for all joins. Fixed at 0.
-    w_dated: float = 0.0
-    # Share (by weight) of the article's most salient names absent from the story, and of the
-    # story's most salient names absent from the article: another person, club or place.
-    w_miss_article: float = -0.243
-    w_miss_story: float = -0.256
-    salient_names: int = 6  # how many top names count as salient (by TF-IDF weight)
-    # Join the best candidate when P(join) is at least this; else open a new story. Tuned on
-    # train by a grid over [0.05, 0.8] maximizing B-cubed F1 averaged over 5 shuffled orders
-    # (pairs are ~9:1 negative, so the calibrated probability of a true match is often low).
-    join_threshold: float = 0.1
+    # --- pair model: P(same event) = sigmoid(bias + sum of weight * feature) ----------------
+    # L2-regularized (1.0) logistic regression (bench/grouping.py --fit) on the 94,733
+    # candidate pairs (3,321 same-event) of the ECB+ train split grouped as one batch, IDF
+    # over that batch. w_gap was fitted at +0.06 (ECB+ has few dates) and is clamped to 0: a
+    # larger gap never makes a join likelier.
+    w_bias: float = -4.338
+    w_title: float = 5.148  # cosine of the title TF-IDF vectors
+    w_body: float = 4.246  # cosine of the truncated body TF-IDF vectors
+    w_names: float = 11.677  # cosine of the names-and-figures TF-IDF vectors
+    w_figures: float = 5.29  # cosine of the figures (numbers, years) TF-IDF vectors
+    w_title_body: float = 2.621  # mean cosine of one's title with the other's body
+    w_gap: float = 0.0  # log(1 + days between the two articles), when both are dated
+    w_year_conflict: float = -1.762  # 1 when both mention years (1900-2099) and none in common
+    # Mean over the two articles of the share of its salient_names top names (by TF-IDF)
+    # missing from the other article's names: another person, club, ship or place.
+    w_name_miss: float = -1.929
+    salient_names: int = 5
+    # Average-linkage stopping threshold on the pair probability. Train B-cubed F1: 0.900 at
+    # 0.30 and 0.40, 0.883 at 0.50. 0.50 is the lowest grid value that keeps apart the two
+    # English reports of different events naming the same people in a 7-article batch
+    # (tests/test_grouping.py: their pair scores 0.45); dev pays for it (0.886 -> 0.862).
+    link_threshold: float = 0.5
 
-    # --- cross-language joins --------------------------------------------------------------
-    # When the story has no article in the article's language, word cosines are meaningless;
-    # the article joins on its names alone: the share (by TF-IDF weight) of its names found
-    # among the story's, with at least xling_min_shared of them. No labeled cross-language
-    # data exists here: set by hand on the Indonesian seeds against an English report of the
-    # same event (coverage 0.52) and an English report of another event naming the same
-    # people and places (0.28; tests/test_grouping.py).
+    # --- cross-language joins ----------------------------------------------------------------
+    # Pairs in two different languages get no probability (word cosines say nothing). After
+    # the same-language linkage, two clusters with no language in common (one of them new in
+    # this chunk) join when the smaller one's names (all of them, unweighted: foreign
+    # spellings have high IDF) are found among the other's names at this rate, at least
+    # xling_min_shared of them; best coverage first. No labeled cross-language data exists
+    # here: set by hand on the Indonesian seeds against an English report of the same event
+    # (coverage 0.52) and an English report of another event naming the same people and
+    # places (0.28; tests/test_grouping.py).
     xling_names_coverage: float = 0.4
     xling_min_shared: int = 4
+
+    # --- vectors and candidate pairs ---------------------------------------------------------
+    # IDF = log((N + idf_prior_docs + 1) / (df + 1)) + 1 over the N articles seen so far: the
+    # prior stands for unseen background articles in which no term occurs, so a small first
+    # batch (five articles of one story) does not call its shared words uninformative.
+    idf_prior_docs: float = 100.0
+    body_terms: int = 40  # body vector keeps the article's top terms by TF-IDF
+    name_terms: int = 40  # names vector keeps the article's top names by TF-IDF
+    min_edge: float = 0.25  # pairs less likely than this are dropped from the graph
+    max_edges: int = 40  # most likely pairs kept per new article
 
     # --- near-duplicates (syndicated copies) ------------------------------------------------
     # Share of the smaller article's 4-word shingles found in the other: wire copies score
     # > 0.9, different reports of one event < 0.2 on ECB+ train (none of its distinct articles
-    # passes 0.6). Shorter bodies than neardup_min_shingles are never called copies.
+    # passes 0.6). Shorter bodies than neardup_min_shingles are never called copies; only
+    # pairs with body cosine >= neardup_min_cosine are compared.
     neardup_containment: float = 0.8
     neardup_min_shingles: int = 20
-    neardup_max_compare: int = 32  # most recent members of a candidate story compared
+    neardup_min_cosine: float = 0.4
 
-    # --- candidates and bounds ---------------------------------------------------------------
-    candidates: int = 8  # stories scored exactly per article, best by index overlap
-    index_body_terms: int = 10  # top body terms (by TF-IDF) of each article put in the index
-    index_names: int = 20  # top names (by TF-IDF) of each article put in the index
-    query_names: int = 60  # top names of an article looked up in the index
-    index_max_posting: int = 300  # keys held by more open stories than this are not queried
-    neardup_candidates: int = 2  # best candidate stories whose members are checked for copies
-    max_centroid_terms: int = 1500  # per field and language; the lightest are pruned beyond
+    # --- bounds -----------------------------------------------------------------------------
+    chunk_size: int = 2000  # articles grouped together; bounds memory, keeps time linear
+    story_members: int = 32  # most recent articles of an open story kept for linking
     max_open_stories: int = 5000  # hard memory bound: the quietest stories close beyond it
-    # add_many counts document frequencies one chunk ahead, and before each chunk closes the
-    # stories quiet for quiet_days before the chunk's earliest dated article.
-    chunk_size: int = 2000
-    # Re-placing passes over each add_many chunk (0 = pure single pass). Chosen on ECB+ train:
-    # a second pass cuts the spread over arrival orders; more passes change nothing.
-    refine_passes: int = 2
     workers: int = 1  # processes extracting features in add_many (>1 only for big batches)
     parallel_min_articles: int = 5000  # batches smaller than this never start processes
 
@@ -118,19 +124,12 @@ class Assignment:
     story_id: str
     new_story: bool
     near_duplicate_of: str | None  # article id of the earlier near-copy, if any
-    score: float  # similarity to the chosen story (0 for new)
+    score: float  # mean pair probability with the story's other articles (0 for new)
 
 
 def default_story_id(article: Article) -> str:
     """Deterministic story id from the story's first article."""
     return "s-" + hashlib.sha1(article.id.encode("utf-8")).hexdigest()[:12]
-
-
-def _sigmoid(x: float) -> float:
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
 
 
 def _utc(dt: datetime | None) -> datetime | None:
@@ -139,86 +138,325 @@ def _utc(dt: datetime | None) -> datetime | None:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
 
 
-class _Centroid:
-    """Sum of unit TF-IDF vectors, with its squared norm kept up to date."""
-
-    __slots__ = ("norm2", "w")
-
-    def __init__(self) -> None:
-        self.w: dict[str, float] = {}
-        self.norm2 = 0.0
-
-    def dot(self, vec: dict[str, float]) -> float:
-        if not vec or not self.w:
-            return 0.0
-        return sum(map(mul, vec.values(), map(self.w.get, vec.keys(), repeat(0.0))))
-
-    def cosine(self, vec: dict[str, float]) -> float:
-        if self.norm2 <= 0.0:
-            return 0.0
-        return self.dot(vec) / math.sqrt(self.norm2)
-
-    def remove(self, vec: dict[str, float]) -> None:
-        if not vec:
-            return
-        d = self.dot(vec)
-        w = self.w
-        for t, x in vec.items():
-            y = w.get(t)
-            if y is not None:
-                y -= x
-                if y > 1e-9:
-                    w[t] = y
-                else:
-                    del w[t]
-        self.norm2 = max(0.0, self.norm2 - 2.0 * d + sum(x * x for x in vec.values()))
-        if not w:
-            self.norm2 = 0.0
-
-    def add(self, vec: dict[str, float], max_terms: int) -> None:
-        if not vec:
-            return
-        d = self.dot(vec)
-        w = self.w
-        for t, x in vec.items():
-            w[t] = w.get(t, 0.0) + x
-        self.norm2 += 2.0 * d + sum(x * x for x in vec.values())
-        if len(w) > max_terms:
-            keep = heapq.nlargest(max_terms * 3 // 4, w.items(), key=lambda kv: kv[1])
-            self.w = dict(keep)
-            self.norm2 = sum(x * x for _, x in keep)
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_NO_IDS = np.empty(0, np.int64)
+_NO_TF = np.empty(0, np.float64)
 
 
-@dataclass
-class _ArticleVectors:
-    """IDF-weighted unit vectors of one article, plus what the index and dedup need."""
+def _days(dt: datetime | None) -> float:
+    return float("nan") if dt is None else (dt - _EPOCH).total_seconds() / 86400.0
+
+
+@dataclass(slots=True)
+class _Doc:
+    """One article as the grouper keeps it: term ids and log term frequencies per field."""
 
     id: str
+    article: Article | None  # only while its chunk is being placed
     lang: str | None
-    title: dict[str, float]
-    body: dict[str, float]
-    names: dict[str, float]
-    keys: set[str]  # put in the index for the article's story
-    query: set[str]  # looked up in the index to find candidate stories
-    shingles: frozenset
+    title: tuple[np.ndarray, np.ndarray]
+    body: tuple[np.ndarray, np.ndarray]
+    names: tuple[np.ndarray, np.ndarray]
+    figures: tuple[np.ndarray, np.ndarray]
+    years: np.ndarray  # years (1900-2099) among the figures, minus 1900
+    shingles: np.ndarray
     published: datetime | None
-    salient: list[tuple[str, float]]  # top names by weight
+    day: float
+    story: int = -1
 
 
 @dataclass
 class _Story:
     id: str
     num: int
-    title: dict[str | None, _Centroid] = field(default_factory=dict)
-    body: dict[str | None, _Centroid] = field(default_factory=dict)
-    names: _Centroid = field(default_factory=_Centroid)
-    keys: set[str] = field(default_factory=set)
-    members: list[tuple[str, frozenset]] = field(default_factory=list)  # recent (id, shingles)
+    members: list[_Doc] = field(default_factory=list)  # most recent story_members articles
     size: int = 0
     first: datetime | None = None
     last: datetime | None = None
-    touched: int = 0  # arrival counter of its last article (for closing the quietest)
-    salient: list[tuple[str, float]] | None = None  # cached top names of the centroid
+    touched: int = 0  # chunk counter of its last article (for closing the quietest)
+
+
+class _Vocab:
+    """Term -> id, with document frequencies in a growing array."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.df = np.zeros(1024, np.float64)
+
+    def encode(self, counts: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+        if not counts:
+            return _NO_IDS, _NO_TF
+        ids = self.ids
+        out = np.empty(len(counts), np.int64)
+        for k, t in enumerate(counts):
+            i = ids.get(t)
+            if i is None:
+                i = ids[t] = len(ids)
+            out[k] = i
+        tf = 1.0 + np.log(np.fromiter(counts.values(), np.float64, len(counts)))
+        if len(ids) > len(self.df):
+            self.df = np.concatenate([self.df, np.zeros(len(ids) * 2 - len(self.df))])
+        return out, tf
+
+    def count(self, id_arrays: list[np.ndarray]) -> None:
+        """Add one document per array (its distinct ids) to the document frequencies."""
+        if not id_arrays:
+            return
+        lens = [len(x) for x in id_arrays]
+        rows = np.repeat(np.arange(len(id_arrays)), lens)
+        m = sparse.csr_matrix(
+            (np.ones(len(rows)), (rows, np.concatenate(id_arrays))),
+            shape=(len(id_arrays), len(self.ids)),
+        )  # duplicates within a row are summed into one entry
+        self.df[: len(self.ids)] += np.bincount(m.indices, minlength=len(self.ids))
+
+    def idf(self, n_docs: int, prior_docs: float) -> np.ndarray:
+        return np.log((n_docs + prior_docs + 1.0) / (self.df[: len(self.ids)] + 1.0)) + 1.0
+
+
+def _matrix(
+    fields: list[tuple[np.ndarray, np.ndarray]], idf: np.ndarray, top: int | None
+) -> sparse.csr_matrix:
+    """Row-normalized TF-IDF matrix, each row truncated to its ``top`` heaviest terms."""
+    n = len(fields)
+    lens = np.fromiter((len(f[0]) for f in fields), np.int64, n)
+    ids = np.concatenate([f[0] for f in fields]) if n else _NO_IDS
+    data = np.concatenate([f[1] for f in fields]) if n else _NO_TF
+    data = data * idf[ids]
+    rows = np.repeat(np.arange(n), lens)
+    if top is not None and len(data) and lens.max() > top:
+        order = np.lexsort((-data, rows))
+        starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
+        rank = np.arange(len(order)) - starts[rows[order]]
+        keep = np.sort(order[rank < top])
+        ids, data, rows = ids[keep], data[keep], rows[keep]
+        lens = np.bincount(rows, minlength=n)
+    norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=n))
+    data = data / np.maximum(norms, 1e-12)[rows]
+    indptr = np.concatenate([[0], np.cumsum(lens)])
+    return sparse.csr_matrix((data, ids, indptr), shape=(n, len(idf)))
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+class _Pairs:
+    """Candidate pairs (new article ``a`` in the chunk, pool article ``b``) and their features."""
+
+    __slots__ = (
+        "a",
+        "b",
+        "body",
+        "cross",
+        "figures",
+        "gap",
+        "name_miss",
+        "names",
+        "title",
+        "title_body",
+        "year_conflict",
+    )  # fmt: skip
+
+    def __init__(self, **kw: np.ndarray) -> None:
+        for k, v in kw.items():
+            setattr(self, k, v)
+
+    def features(self) -> np.ndarray:
+        """Same-language model inputs, one row per pair (order of MODEL_FEATURES)."""
+        return np.column_stack([getattr(self, k[2:]) for k in MODEL_FEATURES])
+
+
+MODEL_FEATURES = (
+    "w_title", "w_body", "w_names", "w_figures", "w_title_body", "w_gap", "w_year_conflict",
+    "w_name_miss",
+)  # fmt: skip
+
+
+def _years(figures: dict[str, int]) -> np.ndarray:
+    out = [
+        int(t[1:]) - 1900
+        for t in figures
+        if len(t) == 5 and t[1:3] in ("19", "20") and t[1:].isdigit()
+    ]
+    return np.array(out, np.int64)
+
+
+def _years_matrix(docs: list[_Doc]) -> sparse.csr_matrix:
+    lens = [len(d.years) for d in docs]
+    ids = np.concatenate([d.years for d in docs]) if docs else _NO_IDS
+    indptr = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+    return sparse.csr_matrix((np.ones(len(ids)), ids, indptr), shape=(len(docs), 200))
+
+
+def _binary(m: sparse.csr_matrix) -> sparse.csr_matrix:
+    m = m.copy()
+    m.data[:] = 1.0
+    return m
+
+
+def _lookup(keys: np.ndarray, k: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Values ``v`` at sorted ``keys`` where ``k`` matches, 0 elsewhere."""
+    out = np.zeros(len(keys))
+    if len(keys) == 0:
+        return out
+    pos = np.searchsorted(keys, k)
+    ok = pos < len(keys)
+    ok[ok] &= keys[pos[ok]] == k[ok]
+    out[pos[ok]] = v[ok]
+    return out
+
+
+def _pair_values(m: sparse.spmatrix, n_pool: int) -> tuple[np.ndarray, np.ndarray]:
+    c = m.tocoo()
+    return c.row.astype(np.int64) * n_pool + c.col, c.data
+
+
+def _rowdot(x: sparse.csr_matrix, y: sparse.csr_matrix, a: np.ndarray, b: np.ndarray):
+    """Row-wise dot products ``x[a[k]] . y[b[k]]``."""
+    if len(a) == 0:
+        return np.zeros(0)
+    return np.asarray(x[a].multiply(y[b]).sum(axis=1)).ravel()
+
+
+def _logit(p: float) -> float:
+    return float(np.log(p / (1.0 - p)))
+
+
+def candidate_pairs(pool: list[_Doc], mats: dict, offset: int, params: GroupingParams) -> _Pairs:
+    """(new, pool) pairs likely enough to matter; the new articles are ``pool[offset:]``.
+
+    The weighted sum of the field products (sparse: only pairs sharing a vector term are
+    ever touched) bounds the model's logit from above (the other features only lower it),
+    so pairs whose bound stays below ``min_edge`` are dropped before any feature is built.
+    A pair of two new articles appears once (``b`` after ``a`` in the pool).
+    """
+    p = params
+    w = {k: np.sqrt(max(0.0, getattr(p, "w_" + k))) for k in ("title", "body", "names", "figures")}
+    wtb = np.sqrt(max(0.0, p.w_title_body) * 0.5)
+    t, bo, nm, fi = (mats[k] for k in ("title", "body", "names", "figures"))
+    # one product of stacked blocks = the weighted sum of the field cosines (and of the title
+    # of one with the body of the other): an upper bound of the logit minus the bias
+    left = sparse.hstack(
+        [w["title"] * t, w["body"] * bo, w["names"] * nm, w["figures"] * fi, wtb * t, wtb * bo],
+        format="csr",
+    )
+    right = sparse.hstack(
+        [w["title"] * t, w["body"] * bo, w["names"] * nm, w["figures"] * fi, wtb * bo, wtb * t],
+        format="csr",
+    )
+    bound = (left[offset:] @ right.T).tocoo()
+    rows, cols = bound.row.astype(np.int64), bound.col.astype(np.int64)
+    keep = bound.data >= _logit(p.min_edge) - p.w_bias
+    keep &= (cols < offset) | (cols > rows + offset)
+    a, b = rows[keep], cols[keep]
+    langs: dict[str | None, int] = {}
+    lang = np.array([langs.setdefault(d.lang, len(langs)) for d in pool], np.int64)
+    none = langs.get(None, -1)
+    if len(langs) - (none >= 0) > 1:  # several languages: names-only pairs across them
+        nn = (nm[offset:] @ nm.T).tocoo()
+        xa, xb = nn.row.astype(np.int64), nn.col.astype(np.int64)
+        ok = (xb < offset) | (xb > xa + offset)
+        ok &= (lang[xa + offset] != lang[xb]) & (lang[xa + offset] != none) & (lang[xb] != none)
+        a, b = np.concatenate([a, xa[ok]]), np.concatenate([b, xb[ok]])
+    ap = a + offset
+    vals = {k: _rowdot(mats[k], mats[k], ap, b) for k in ("title", "body", "names", "figures")}
+    vals["title_body"] = 0.5 * (_rowdot(t, bo, ap, b) + _rowdot(bo, t, ap, b))
+    years = mats["years"]
+    has = np.diff(years.indptr) > 0
+    shared = _rowdot(years, years, ap, b)
+    conflict = (has[ap] & has[b] & (shared < 0.5)).astype(np.float64)
+    sal, anyn = mats["salient"], mats["names_any"]
+    n_sal = np.diff(sal.indptr).astype(np.float64)
+    has_sal = (n_sal > 0).astype(np.float64)
+    n_sal = np.maximum(n_sal, 1.0)
+    miss = 0.5 * (
+        has_sal[ap] * (1 - _rowdot(sal, anyn, ap, b) / n_sal[ap])
+        + has_sal[b] * (1 - _rowdot(anyn, sal, ap, b) / n_sal[b])
+    )
+    days = np.array([d.day for d in pool])
+    gap = np.abs(days[ap] - days[b])
+    gap = np.where(np.isnan(gap), 0.0, np.log1p(gap))
+    cross = (lang[ap] != lang[b]) & (lang[ap] != none) & (lang[b] != none)
+    return _Pairs(a=a, b=b, gap=gap, cross=cross, year_conflict=conflict, name_miss=miss, **vals)
+
+
+def _average_linkage(
+    n_locked: int,
+    sizes: list[int],
+    edges: Iterable[tuple[int, int, float]],
+    threshold: float,
+    pre: Iterable[tuple[int, int]],
+) -> list[int]:
+    """Average-linkage agglomeration over a sparse graph; returns a root node per node.
+
+    Nodes ``0..n_locked-1`` are locked (open stories: never merged with each other). Missing
+    edges count as similarity 0. ``pre`` pairs are merged first, unconditionally (copies).
+    Ties are broken by node numbers, so the result depends on the graph alone.
+    """
+    n = len(sizes)
+    size = list(sizes)
+    nbr: list[dict[int, float]] = [{} for _ in range(n)]
+    for u, v, w in edges:
+        if u == v or (u < n_locked and v < n_locked):
+            continue
+        nbr[u][v] = nbr[u].get(v, 0.0) + w
+        nbr[v][u] = nbr[v].get(u, 0.0) + w
+    parent = list(range(n))
+    locked = [i < n_locked for i in range(n)]
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def merge(u: int, v: int) -> int:
+        """Merge v into u (the locked one if any); return the surviving node."""
+        if locked[v] or (not locked[u] and size[v] > size[u]):
+            u, v = v, u
+        parent[v] = u
+        size[u] += size[v]
+        for c, w in nbr[v].items():
+            if c == u:
+                continue
+            nbr[u][c] = nbr[u].get(c, 0.0) + w
+            nc = nbr[c]
+            nc[u] = nc.get(u, 0.0) + w
+            del nc[v]
+        nbr[u].pop(v, None)
+        nbr[v] = {}
+        return u
+
+    for u, v in pre:
+        ru, rv = find(u), find(v)
+        if ru != rv and not (locked[ru] and locked[rv]):
+            merge(ru, rv)
+    heap = []
+    for u in range(n):
+        if find(u) != u:
+            continue
+        for v, w in nbr[u].items():
+            if u < v and not (locked[u] and locked[v]):
+                avg = w / (size[u] * size[v])
+                if avg >= threshold:
+                    heap.append((-avg, u, v))
+    heapq.heapify(heap)
+    while heap:
+        neg, u, v = heapq.heappop(heap)
+        if parent[u] != u or parent[v] != v:
+            continue
+        w = nbr[u].get(v)
+        if w is None or w / (size[u] * size[v]) != -neg:
+            continue  # stale entry: sizes or weights changed since it was pushed
+        r = merge(u, v)
+        for c, w in nbr[r].items():
+            if locked[r] and locked[c]:
+                continue
+            avg = w / (size[r] * size[c])
+            if avg >= threshold:
+                heapq.heappush(heap, (-avg, min(r, c), max(r, c)))
+    return [find(i) for i in range(n)]
 
 
 class StoryGrouper:
@@ -231,15 +469,13 @@ class StoryGrouper:
     ) -> None:
         self.params = params
         self.new_story_id = new_story_id or default_story_id
-        self._df_words: dict[str, int] = {}
-        self._df_names: dict[str, int] = {}
+        self._words = _Vocab()
+        self._names = _Vocab()
         self._n_docs = 0
         self._stories: dict[int, _Story] = {}
         self._by_id: dict[str, int] = {}
-        self._postings: dict[str, set[int]] = {}
         self._next_num = 0
         self._clock = 0
-        self._seen: set[str] = set()  # df-counted article ids of the current chunk
 
     # ----------------------------------------------------------------- public interface
 
@@ -249,36 +485,28 @@ class StoryGrouper:
 
     def restore(self, story_id: str, articles: Sequence[Article]) -> None:
         """Rebuild an open story from stored articles, without re-clustering them."""
-        feats = [extract(a) for a in articles]
-        for f in feats:
-            self._observe(f)
+        docs = self._encode(articles, [extract(a) for a in articles])
         if story_id in self._by_id:
             story = self._stories[self._by_id[story_id]]
         else:
             story = self._open(story_id)
-        for a, f in zip(articles, feats, strict=True):
-            self._join(story, self._vectors(a, f), 0.0)
+        self._extend(story, docs)
 
     def add(self, article: Article) -> Assignment:
-        f = extract(article)
-        self._observe(f)
-        return self._place_chunk([article], [f])[0]
+        """Place one article (a batch of one: the same method as ``add_many``)."""
+        return self._place_chunk([article], [extract(article)])[0]
 
     def add_many(self, articles: Sequence[Article]) -> list[Assignment]:
-        """Place articles in the given order; document frequencies are counted a chunk ahead.
+        """Group the articles together (chunk by chunk), one assignment per article, in order.
 
-        After the single pass over a chunk, its articles are re-placed ``refine_passes`` times
-        against the stories as they now stand (articles stored earlier never move), which
-        makes the result depend little on the arrival order inside a run.
+        Before each chunk, the stories quiet for ``quiet_days`` before the chunk's earliest
+        dated article are closed: nothing in the chunk could join them.
         """
         out: list[Assignment] = []
-        size = max(1, self.params.chunk_size)
-        for chunk, feats in self._feature_chunks(articles, size):
+        for chunk, feats in self._feature_chunks(articles, max(1, self.params.chunk_size)):
             dates = [d for d in (_utc(f.published) for f in feats) if d is not None]
-            if dates:  # nothing in this chunk can join a story quiet before its earliest article
+            if dates:
                 self.close_quiet(min(dates))
-            for f in feats:
-                self._observe(f)
             out += self._place_chunk(chunk, feats)
         return out
 
@@ -306,303 +534,246 @@ class StoryGrouper:
             for chunk in chunks:
                 yield chunk, [extract(a) for a in chunk]
 
-    def _observe(self, f: ArticleFeatures) -> None:
-        self._n_docs += 1
-        df = self._df_words
-        for t in f.title.keys() | f.body.keys():
-            df[t] = df.get(t, 0) + 1
-        dn = self._df_names
-        for t in f.names:
-            dn[t] = dn.get(t, 0) + 1
+    def _encode(self, articles: Sequence[Article], feats: Sequence[ArticleFeatures]) -> list[_Doc]:
+        """Term ids per field; counts the documents' terms in the document frequencies."""
+        docs = []
+        words, names = self._words, self._names
+        seen_words, seen_names = [], []
+        for a, f in zip(articles, feats, strict=True):
+            title = words.encode(f.title)
+            body = words.encode(f.body)
+            nm = names.encode(f.names)
+            fig = names.encode(f.figures)
+            published = _utc(f.published)
+            docs.append(
+                _Doc(
+                    a.id,
+                    a,
+                    f.lang,
+                    title,
+                    body,
+                    nm,
+                    fig,
+                    _years(f.figures),
+                    f.shingles,
+                    published,
+                    _days(published),
+                )
+            )
+            seen_words.append(np.concatenate([title[0], body[0]]))
+            seen_names.append(np.concatenate([nm[0], fig[0]]))
+        words.count(seen_words)
+        names.count(seen_names)
+        self._n_docs += len(docs)
+        return docs
 
-    def _weigh(self, counts: dict[str, int], df: dict[str, int]) -> dict[str, float]:
-        if not counts:
-            return {}
-        n = self._n_docs + 1
-        log = math.log
-        vec = {t: (1.0 + log(c)) * (log(n / (df.get(t, 0) + 1)) + 1.0) for t, c in counts.items()}
-        norm = math.sqrt(sum(x * x for x in vec.values()))
-        return {t: x / norm for t, x in vec.items()}
-
-    def _vectors(self, article: Article, f: ArticleFeatures) -> _ArticleVectors:
-        title = self._weigh(f.title, self._df_words)
-        body = self._weigh(f.body, self._df_words)
-        names = self._weigh(f.names, self._df_names)
-        k = self.params.index_body_terms
-        keys = {"t:" + t for t in title}
-        keys.update("b:" + t for t in heapq.nlargest(k, body, key=body.__getitem__))
-        top_names = heapq.nlargest(self.params.query_names, names, key=names.__getitem__)
-        query = keys | {"n:" + t for t in top_names}
-        keys.update("n:" + t for t in top_names[: self.params.index_names])
-        return _ArticleVectors(
-            id=article.id,
-            lang=f.lang,
-            title=title,
-            body=body,
-            names=names,
-            keys=keys,
-            query=query,
-            shingles=f.shingles,
-            published=_utc(f.published),
-            salient=heapq.nlargest(self.params.salient_names, names.items(), key=_by_weight),
-        )
-
-    def _candidates(self, v: _ArticleVectors) -> list[_Story]:
-        acc: dict[int, int] = {}
-        cap = self.params.index_max_posting
-        postings = self._postings
-        for key in v.query:
-            ids = postings.get(key)
-            if not ids or len(ids) > cap:
-                continue
-            for num in ids:
-                acc[num] = acc.get(num, 0) + 1
-        if not acc:
-            return []
-        best = heapq.nlargest(self.params.candidates, acc.items(), key=_by_count_then_age)
-        return [self._stories[num] for num, _ in best]
-
-    def features(self, v: _ArticleVectors, story: _Story) -> tuple[float, ...] | None:
-        """Model inputs for (article, story); None when they share no language."""
-        tc = story.title.get(v.lang)
-        bc = story.body.get(v.lang)
-        names = story.names.cosine(v.names)
-        if bc is None and tc is None:
-            return None
-        cos_title = tc.cosine(v.title) if tc else 0.0
-        cos_body = bc.cosine(v.body) if bc else 0.0
-        cos_tb = bc.cosine(v.title) if bc else 0.0
-        gap = 0.0
-        dated = 0.0
-        if v.published is not None and story.first is not None:
-            dated = 1.0
-            if v.published < story.first:
-                gap = (story.first - v.published).total_seconds() / 86400.0
-            elif v.published > story.last:
-                gap = (v.published - story.last).total_seconds() / 86400.0
-            gap = math.log1p(gap)
-        return (cos_title, cos_body, names, cos_tb, gap, dated, *self._misses(v, story))
-
-    def _misses(self, v: _ArticleVectors, story: _Story) -> tuple[float, float]:
-        k = self.params.salient_names
-        cw = story.names.w
-        if not v.names or not cw:
-            return 0.0, 0.0
-        mine = v.salient
-        total = sum(x for _, x in mine)
-        miss_a = sum(x for t, x in mine if t not in cw) / total if total else 0.0
-        if story.salient is None:
-            story.salient = heapq.nlargest(k, cw.items(), key=_by_weight)
-        theirs = story.salient
-        total = sum(x for _, x in theirs)
-        miss_s = sum(x for t, x in theirs if t not in v.names) / total if total else 0.0
-        return miss_a, miss_s
-
-    def _probability(self, x: tuple[float, ...]) -> float:
+    def _matrices(self, pool: list[_Doc]) -> dict[str, sparse.csr_matrix]:
         p = self.params
-        z = (
-            p.w_bias
-            + p.w_title * x[0]
-            + p.w_body * x[1]
-            + p.w_names * x[2]
-            + p.w_title_body * x[3]
-            + p.w_gap * x[4]
-            + p.w_dated * x[5]
-            + p.w_miss_article * x[6]
-            + p.w_miss_story * x[7]
-        )
-        return _sigmoid(z)
+        widf = self._words.idf(self._n_docs, p.idf_prior_docs)
+        nidf = self._names.idf(self._n_docs, p.idf_prior_docs)
+        return {
+            "title": _matrix([d.title for d in pool], widf, None),
+            "body": _matrix([d.body for d in pool], widf, p.body_terms),
+            "names": _matrix([d.names for d in pool], nidf, p.name_terms),
+            "figures": _matrix([d.figures for d in pool], nidf, p.name_terms),
+            "years": _years_matrix(pool),
+            "salient": _binary(_matrix([d.names for d in pool], nidf, p.salient_names)),
+            "names_any": _binary(_matrix([d.names for d in pool], nidf, None)),
+        }
 
-    def _score(self, v: _ArticleVectors, story: _Story) -> float:
-        x = self.features(v, story)
-        if x is None:  # cross-language: names only
-            return self._xling(v, story)
-        return self._probability(x)
-
-    def _xling(self, v: _ArticleVectors, story: _Story) -> float:
-        cw = story.names.w
-        if not v.names:
-            return 0.0
-        shared = [t for t in v.names if t in cw]
-        coverage = len(shared) / len(v.names)  # unweighted: foreign spellings have high IDF
+    def pair_probability(self, pairs: _Pairs) -> np.ndarray:
         p = self.params
-        if len(shared) >= p.xling_min_shared and coverage >= p.xling_names_coverage:
-            return coverage
-        return 0.0
+        z = p.w_bias + pairs.features() @ np.array([getattr(p, k) for k in MODEL_FEATURES])
+        return np.where(pairs.cross, 0.0, _sigmoid(z))
 
-    def _near_duplicate(
-        self, v: _ArticleVectors, stories: list[_Story]
-    ) -> tuple[_Story, str] | None:
-        p = self.params
-        mine = v.shingles
-        if len(mine) < p.neardup_min_shingles:
-            return None
-        for story in stories:
-            for aid, other in reversed(story.members):
-                if len(other) < p.neardup_min_shingles:
-                    continue
-                common = len(mine & other)
-                if common >= p.neardup_containment * min(len(mine), len(other)):
-                    return story, aid
-        return None
-
-    def _place(self, v: _ArticleVectors, cands: list[_Story]) -> tuple[_Story | None, float]:
-        """Best candidate story and its probability, or (None, p) for a new story."""
-        best, best_p = None, 0.0
-        for story in cands:
-            prob = self._score(v, story)
-            if prob > best_p:
-                best, best_p = story, prob
-        if best is not None and best_p >= self.params.join_threshold:
-            return best, best_p
-        return None, 0.0
+    def _pool(self, new: list[_Doc]) -> tuple[list[_Doc], list[int]]:
+        """Recent members of the open stories, then the new articles; story nodes per member."""
+        pool: list[_Doc] = []
+        node_of: list[int] = []
+        for node, story in enumerate(self._stories.values()):
+            pool += story.members
+            node_of += [node] * len(story.members)
+        return pool + new, node_of
 
     def _place_chunk(
         self, chunk: Sequence[Article], feats: Sequence[ArticleFeatures]
     ) -> list[Assignment]:
-        fresh: set[int] = set()  # stories opened in this chunk
-        placed: list[list] = []  # [article, vectors, story, score, near-duplicate of]
-        for a, f in zip(chunk, feats, strict=True):
-            v = self._vectors(a, f)
-            cands = self._candidates(v)
-            k = self.params.neardup_candidates
-            dup = self._near_duplicate(v, cands[:k]) if cands else None
-            if dup is not None:
-                story, of = dup
-                score = self._score(v, story)
-            else:
-                of = None
-                story, score = self._place(v, cands)
-                if story is None:
-                    story = self._open(self.new_story_id(a))
-                    fresh.add(story.num)
-            self._join(story, v, score)
-            placed.append([a, v, story, score, of])
-        for _ in range(self.params.refine_passes if len(placed) > 1 else 0):
-            moved = 0
-            for item in placed:
-                _, v, story, _, of = item
-                if of is not None or story.num not in self._stories:
-                    continue
-                self._unjoin(story, v)
-                cands = self._candidates(v)
-                best, score = self._place(v, cands)
-                if best is None:
-                    if story.size == 0:
-                        best = story  # alone again: keep its story
-                    else:
-                        best = self._open(self.new_story_id(item[0]))
-                        fresh.add(best.num)
-                elif story.size == 0:
-                    self._close(story.num)
-                    fresh.discard(story.num)
-                if best is not story:
-                    moved += 1
-                self._join(best, v, score)
-                item[2], item[3] = best, score
-            if not moved:
-                break
-        # stories opened here are named after their first article in arrival order
-        out = []
-        named: set[int] = set()
-        for a, _, story, score, of in placed:
-            first = story.num in fresh and story.num not in named
+        p = self.params
+        self._clock += 1
+        new = self._encode(chunk, feats)
+        stories = list(self._stories.values())
+        pool, node_of = self._pool(new)
+        offset = len(node_of)
+        n_locked = len(stories)
+        node_of += range(n_locked, n_locked + len(new))
+        node = np.array(node_of, np.int64)
+        pairs = candidate_pairs(pool, self._matrices(pool), offset, p)
+        prob = self.pair_probability(pairs)
+        a, b = pairs.a, pairs.b
+        keep = prob >= p.min_edge
+        # cap the edges per new article at the max_edges most likely
+        if keep.sum() > p.max_edges:
+            idx = np.flatnonzero(keep)
+            order = idx[np.lexsort((-prob[idx], a[idx]))]
+            first = np.searchsorted(a[order], a[order], side="left")
+            order = order[np.arange(len(order)) - first < p.max_edges]
+            keep = np.zeros(len(prob), bool)
+            keep[order] = True
+        dups = self._near_duplicates(pairs, pool, offset)
+        sizes = [len(s.members) for s in stories] + [1] * len(new)
+        edges = zip(
+            (a[keep] + n_locked).tolist(), node[b[keep]].tolist(), prob[keep].tolist(), strict=True
+        )
+        pre = [(i + n_locked, int(node[j])) for i, j in dups.items()]
+        roots = _average_linkage(n_locked, sizes, edges, p.link_threshold, pre)
+        if pairs.cross.any():
+            roots = self._cross_language(roots, pairs, pool, node, n_locked)
+        # scores: mean probability of each new article with its cluster's other pool members
+        root_arr = np.array(roots, np.int64)
+        same = root_arr[a + n_locked] == root_arr[node[b]]
+        w = prob * same
+        score_sum = np.bincount(a, weights=w, minlength=len(new))
+        score_sum += np.bincount(
+            b[b >= offset] - offset, weights=w[b >= offset], minlength=len(new)
+        )
+        cluster_size = np.bincount(root_arr, weights=np.array(sizes, float), minlength=len(roots))
+        # stories: existing ones extended, new ones named after their first article
+        story_of_root: dict[int, _Story] = {
+            roots[i]: s for i, s in enumerate(stories) if roots[i] == i
+        }
+        out: list[Assignment] = []
+        members: dict[int, list[_Doc]] = {}
+        for i, d in enumerate(new):
+            r = roots[i + n_locked]
+            story = story_of_root.get(r)
+            first = story is None
             if first:
-                named.add(story.num)
-                self._rename(story, self.new_story_id(a))
-            out.append(Assignment(story.id, first, of, 0.0 if first else score))
+                story = story_of_root[r] = self._open(self.new_story_id(d.article))
+            members.setdefault(story.num, []).append(d)
+            others = cluster_size[r] - 1
+            score = 0.0 if first or others <= 0 else float(score_sum[i] / others)
+            dup = dups.get(i)
+            out.append(
+                Assignment(story.id, first, pool[dup].id if dup is not None else None, score)
+            )
+        for num, docs in members.items():
+            self._extend(self._stories[num], docs)
+        for d in new:
+            d.article = None
+        while len(self._stories) > p.max_open_stories:
+            quietest = min(self._stories.values(), key=lambda s: (s.touched, s.num))
+            self._close(quietest.num)
         return out
 
-    def _rename(self, story: _Story, story_id: str) -> None:
-        if story.id == story_id:
-            return
-        del self._by_id[story.id]
-        if story_id in self._by_id:
-            n = 2
-            while f"{story_id}-{n}" in self._by_id:
-                n += 1
-            story_id = f"{story_id}-{n}"
-        story.id = story_id
-        self._by_id[story_id] = story.num
-
-    def _open(self, story_id: str) -> _Story:
-        if story_id in self._by_id:  # an id collision: keep ids unique
-            n = 2
-            while f"{story_id}-{n}" in self._by_id:
-                n += 1
-            story_id = f"{story_id}-{n}"
-        num = self._next_num
-        self._next_num += 1
-        story = _Story(id=story_id, num=num)
-        self._stories[num] = story
-        self._by_id[story_id] = num
-        if len(self._stories) > self.params.max_open_stories:
-            quietest = min(self._stories.values(), key=lambda s: s.touched)
-            self._close(quietest.num)
-        return story
-
-    def _join(self, story: _Story, v: _ArticleVectors, score: float) -> None:
+    def _cross_language(
+        self, roots: list[int], pairs: _Pairs, pool: list[_Doc], node: np.ndarray, n_locked: int
+    ) -> list[int]:
+        """Join clusters with no language in common on their shared names (see params)."""
         p = self.params
-        m = p.max_centroid_terms
-        if v.title:
-            story.title.setdefault(v.lang, _Centroid()).add(v.title, m)
-        if v.body or v.lang not in story.body:
-            story.body.setdefault(v.lang, _Centroid()).add(v.body, m)
-        story.names.add(v.names, m)
-        story.salient = None
-        new_keys = v.keys - story.keys
-        story.keys |= new_keys
-        postings = self._postings
-        for key in new_keys:
-            s = postings.get(key)
-            if s is None:
-                postings[key] = {story.num}
-            else:
-                s.add(story.num)
-        story.members.append((v.id, v.shingles))
-        if len(story.members) > p.neardup_max_compare:
-            del story.members[0]
-        story.size += 1
-        if v.published is not None:
-            if story.first is None or v.published < story.first:
-                story.first = v.published
-            if story.last is None or v.published > story.last:
-                story.last = v.published
-        self._clock += 1
+        m = pairs.cross & (pairs.names > 0)
+        links = {
+            (min(u, v), max(u, v))
+            for u, v in zip(
+                [roots[i] for i in (pairs.a[m] + n_locked).tolist()],
+                [roots[i] for i in node[pairs.b[m]].tolist()],
+                strict=True,
+            )
+            if u != v and not (u < n_locked and v < n_locked)
+        }
+        if not links:
+            return roots
+        members: dict[int, list[_Doc]] = {}
+        for j, d in enumerate(pool):
+            members.setdefault(roots[int(node[j])], []).append(d)
+        langs = {r: {d.lang for d in ds} for r, ds in members.items()}
+        names = {
+            r: set(np.concatenate([d.names[0] for d in ds]).tolist()) for r, ds in members.items()
+        }
+        scored = []
+        for u, v in links:
+            if langs[u] & langs[v] or None in langs[u] or None in langs[v]:
+                continue
+            shared = len(names[u] & names[v])
+            small = min(len(names[u]), len(names[v]))
+            if small and shared >= p.xling_min_shared:
+                cover = shared / small
+                if cover >= p.xling_names_coverage:
+                    scored.append((-cover, u, v))
+        parent = {r: r for r in members}
+
+        def find(x: int) -> int:
+            while parent[x] != x:
+                x = parent[x]
+            return x
+
+        for _, u, v in sorted(scored):
+            ru, rv = find(u), find(v)
+            if ru == rv or (ru < n_locked and rv < n_locked) or langs[ru] & langs[rv]:
+                continue
+            if rv < n_locked:
+                ru, rv = rv, ru
+            parent[rv] = ru
+            langs[ru] |= langs[rv]
+            names[ru] |= names[rv]
+        return [find(r) if r in parent else r for r in roots]
+
+    def _near_duplicates(self, pairs: _Pairs, pool: list[_Doc], offset: int) -> dict[int, int]:
+        """New article index -> pool index of the earliest near-copy of it (stories first)."""
+        p = self.params
+        out: dict[int, int] = {}
+        cand = np.flatnonzero(pairs.body >= p.neardup_min_cosine)
+        for k in cand[np.lexsort((pairs.b[cand], pairs.a[cand]))].tolist():
+            i, j = int(pairs.a[k]), int(pairs.b[k])
+            if j >= offset:  # another new article: the earlier one is the original
+                if j - offset < i:
+                    continue  # handled from the other side (pairs hold a < b)
+                i, j = j - offset, i + offset
+            if i in out and out[i] <= j:
+                continue
+            s1, s2 = pool[i + offset].shingles, pool[j].shingles
+            small = min(len(s1), len(s2))
+            if small < p.neardup_min_shingles:
+                continue
+            common = len(np.intersect1d(s1, s2, assume_unique=True))
+            if common >= p.neardup_containment * small:
+                out[i] = j
+        return out
+
+    def _extend(self, story: _Story, docs: list[_Doc]) -> None:
+        for d in docs:
+            d.story = story.num
+            if d.published is not None:
+                if story.first is None or d.published < story.first:
+                    story.first = d.published
+                if story.last is None or d.published > story.last:
+                    story.last = d.published
+        story.members += docs
+        story.size += len(docs)
+        if len(story.members) > self.params.story_members:
+            del story.members[: len(story.members) - self.params.story_members]
         story.touched = self._clock
 
-    def _unjoin(self, story: _Story, v: _ArticleVectors) -> None:
-        """Take a just-placed article out of its story again (index keys stay: a superset)."""
-        for fields, vec in ((story.title, v.title), (story.body, v.body)):
-            c = fields.get(v.lang)
-            if c is not None:
-                c.remove(vec)
-                if not c.w:  # no article left in this language
-                    del fields[v.lang]
-        story.names.remove(v.names)
-        story.salient = None
-        story.members = [m for m in story.members if m[0] != v.id]
-        story.size -= 1
+    def _unique_id(self, story_id: str) -> str:
+        if story_id not in self._by_id:
+            return story_id
+        n = 2
+        while f"{story_id}-{n}" in self._by_id:
+            n += 1
+        return f"{story_id}-{n}"
+
+    def _open(self, story_id: str) -> _Story:
+        story_id = self._unique_id(story_id)
+        num = self._next_num
+        self._next_num += 1
+        story = _Story(id=story_id, num=num, touched=self._clock)
+        self._stories[num] = story
+        self._by_id[story_id] = num
+        return story
 
     def _close(self, num: int) -> str:
         story = self._stories.pop(num)
         del self._by_id[story.id]
-        postings = self._postings
-        for key in story.keys:
-            s = postings.get(key)
-            if s is not None:
-                s.discard(num)
-                if not s:
-                    del postings[key]
         return story.id
-
-
-def _by_weight(kv: tuple[str, float]) -> float:
-    return kv[1]
-
-
-def _by_count_then_age(kv: tuple[int, int]) -> tuple[int, int]:
-    return kv[1], -kv[0]
 
 
 def _extract_all(articles: Sequence[Article]) -> list[ArticleFeatures]:
