@@ -22,6 +22,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
 from digest.extract import Extracted, extract_html, word_count
 from digest.models import Article
 from digest.settings import Settings
@@ -39,6 +42,7 @@ from flows.sources.fetch import FetchError, FetchResult, decode_body, get_fetche
 from flows.sources.spec import SourceSpec
 from storage import repo
 from storage.engine import session as db_session
+from storage.models import FetchState, utcnow
 
 log = logging.getLogger("newsdigest.web")
 
@@ -47,6 +51,8 @@ PAGE_BATCH = 25
 # A page that yields fewer words than this falls back to the feed entry's own text, when
 # that is longer.
 MIN_PAGE_WORDS = 60
+# Validators are read and written for this many URLs per query.
+STATE_CHUNK = 500
 
 
 # --- progress (the CLI draws a bar from these) ---------------------------------------------
@@ -164,18 +170,71 @@ class _Job:
         self.fetcher = get_fetcher(settings)
         self.result = LoadResult()
         self.lock = threading.Lock()
+        self._validators: dict[str, tuple[str | None, str | None]] = {}
+        self._pending: dict[str, tuple[str | None, str | None, int]] = {}
 
     # database ---------------------------------------------------------------------------
 
-    def validators(self, url: str) -> tuple[str | None, str | None]:
+    def load_validators(self, urls: list[str]) -> None:
+        """Read the stored validators of ``urls`` in one go (not one query per page)."""
+        urls = [u for u in dict.fromkeys(urls) if u not in self._validators]
+        if not urls:
+            return
+        found: dict[str, tuple[str | None, str | None]] = dict.fromkeys(urls, (None, None))
         with db_session(self.db_url) as s:
-            state = repo.get_fetch_state(s, url)
-        return (state.etag, state.last_modified) if state else (None, None)
+            for i in range(0, len(urls), STATE_CHUNK):
+                chunk = urls[i : i + STATE_CHUNK]
+                for row in s.exec(select(FetchState).where(FetchState.url.in_(chunk))).all():
+                    found[row.url] = (row.etag, row.last_modified)
+        with self.lock:
+            self._validators.update(found)
+
+    def validators(self, url: str) -> tuple[str | None, str | None]:
+        with self.lock:
+            known = self._validators.get(url)
+        if known is not None:
+            return known
+        self.load_validators([url])
+        return self._validators[url]
 
     def remember(self, url: str, res: FetchResult) -> None:
+        """Keep the response's validators; :meth:`save_validators` writes them at the end."""
         if res.etag or res.last_modified:
-            with db_session(self.db_url) as s:
-                repo.save_fetch_state(s, url, res.etag, res.last_modified, res.status)
+            with self.lock:
+                self._pending[url] = (res.etag, res.last_modified, res.status)
+
+    def save_validators(self) -> None:
+        """Write the validators gathered by this job, in one transaction."""
+        with self.lock:
+            pending, self._pending = self._pending, {}
+        if not pending:
+            return
+        urls = list(pending)
+        with db_session(self.db_url) as s:
+            rows: dict[str, FetchState] = {}
+            for i in range(0, len(urls), STATE_CHUNK):
+                chunk = urls[i : i + STATE_CHUNK]
+                rows.update(
+                    (r.url, r) for r in s.exec(select(FetchState).where(FetchState.url.in_(chunk)))
+                )
+            now = utcnow()
+            for url, (etag, modified, status) in pending.items():
+                row = rows.get(url) or FetchState(url=url)
+                row.etag, row.last_modified, row.status, row.fetched_at = (
+                    etag,
+                    modified,
+                    status,
+                    now,
+                )
+                s.add(row)
+            try:
+                s.commit()
+                return
+            except IntegrityError:  # another task stored one of these URLs meanwhile
+                s.rollback()
+        with db_session(self.db_url) as s:
+            for url, (etag, modified, status) in pending.items():
+                repo.save_fetch_state(s, url, etag, modified, status)
 
     def known(self, urls: list[str]) -> set[str]:
         with db_session(self.db_url) as s:
@@ -246,6 +305,7 @@ class _Job:
         ]
         self.skip(len(entries) - len(fresh))
         progress.add(len(fresh))
+        self.load_validators([e.link for _canon, e in fresh])
         transient = threading.Event()
 
         def one(item: tuple[str, FeedEntry]) -> None:
@@ -351,13 +411,17 @@ def load_web_urls(spec: SourceSpec, urls: list[str], settings: Settings, db_url:
             progress.advance(u)
         else:
             todo.append(u)
+    job.load_validators(todo)
     workers = max(1, min(len(todo), settings.max_concurrency))
-    if workers == 1:
-        for u in todo:
-            job.load_url(u)
-    else:
-        with ThreadPoolExecutor(workers, thread_name_prefix="newsdigest-fetch") as pool:
-            list(pool.map(job.load_url, todo))
+    try:
+        if workers == 1:
+            for u in todo:
+                job.load_url(u)
+        else:
+            with ThreadPoolExecutor(workers, thread_name_prefix="newsdigest-fetch") as pool:
+                list(pool.map(job.load_url, todo))
+    finally:
+        job.save_validators()
     return job.result
 
 
