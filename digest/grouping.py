@@ -107,7 +107,7 @@ class GroupingParams:
 
     # --- bounds -----------------------------------------------------------------------------
     chunk_size: int = 2000  # articles grouped together; bounds memory, keeps time linear
-    story_members: int = 32  # most recent articles of an open story kept for linking
+    story_members: int = 10  # most recent articles of an open story kept for linking
     max_open_stories: int = 5000  # hard memory bound: the quietest stories close beyond it
     workers: int = 1  # processes extracting features in add_many (>1 only for big batches)
     parallel_min_articles: int = 5000  # batches smaller than this never start processes
