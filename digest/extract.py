@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -52,6 +53,9 @@ EMBEDDED_MIN_PARAGRAPHS = 2
 EMBEDDED_MIN_CHARS = 200
 _JSON_STRING = re.compile(rf'"((?:[^"\\]|\\.){{{EMBEDDED_MIN_CHARS},}})"', re.S)
 _HAS_PARAGRAPH = re.compile(r"<p[\s>]|\\u003cp[\s>\\]", re.I)
+_PARAGRAPH_TAG = re.compile(r"<p[\s>]", re.I)
+# A decoded string that is itself JSON: '{...', '[...', or a React Server Components row '5:[...'
+_JSON_DOCUMENT = re.compile(r"^\s*(?:[0-9a-zA-Z]{1,8}:)?\s*[\[{]")
 # JSON-LD that is not valid JSON is searched with trafilatura's regular expressions, which
 # cost seconds on big blocks: only below this size.
 JSON_REPAIR_MAX_CHARS = 20_000
@@ -263,27 +267,36 @@ def page_metadata(tree: HtmlElement, url: str | None) -> Document:
     return meta
 
 
+def _html_strings(text: str, depth: int) -> Iterator[str]:
+    """JSON string literals in ``text`` that hold HTML with paragraphs, decoded; a literal
+    that is itself JSON (a framework's serialised state) is searched one level deeper."""
+    for m in _JSON_STRING.finditer(text):
+        chunk = m.group(1)
+        if not _HAS_PARAGRAPH.search(chunk):
+            continue
+        try:
+            value = json.loads(f'"{chunk}"', strict=False)
+        except ValueError:
+            continue
+        if _JSON_DOCUMENT.match(value):
+            if depth > 1:
+                yield from _html_strings(value, depth - 1)
+        elif len(_PARAGRAPH_TAG.findall(value)) >= EMBEDDED_MIN_PARAGRAPHS:
+            yield value
+
+
 def embedded_article_html(tree: HtmlElement) -> str | None:
     """The longest HTML fragment with paragraphs found in a JSON string of an inline script
     (the article body of a page a JavaScript framework renders in the browser)."""
-    best: str | None = None
+    best = ""
     for script in tree.iterfind(".//script"):
         text = script.text
         if script.get("src") or not text or not _HAS_PARAGRAPH.search(text):
             continue
-        for m in _JSON_STRING.finditer(text):
-            chunk = m.group(1)
-            if not _HAS_PARAGRAPH.search(chunk):
-                continue
-            try:
-                value = json.loads(f'"{chunk}"', strict=False)
-            except ValueError:
-                continue
-            if len(re.findall(r"<p[\s>]", value)) >= EMBEDDED_MIN_PARAGRAPHS and len(value) > len(
-                best or ""
-            ):
+        for value in _html_strings(text, depth=2):
+            if len(value) > len(best):
                 best = value
-    return best
+    return best or None
 
 
 def _bare(tree: HtmlElement, url: str | None, precision: bool, fast: bool) -> str:

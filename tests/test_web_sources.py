@@ -386,3 +386,93 @@ def test_raw_articles_are_raw(server, web_settings, sqlite_url):
         isinstance(a, Article) and a.id == "" and a.content_hash is None for a in loaded.articles
     )
     assert {a.origin for a in loaded.articles} >= {server.url("/berita/gempa-cianjur")}
+
+
+# --- extraction details -------------------------------------------------------------------
+
+_PARAGRAPHS = [
+    "Die Stadtwerke haben am Montag angekündigt, das Fernwärmenetz im Norden der Stadt bis "
+    "zum Jahr 2030 vollständig zu erneuern und dafür rund 40 Millionen Euro auszugeben.",
+    "Nach Angaben des Unternehmens sind viele der Leitungen älter als fünfzig Jahre und "
+    "verlieren zu viel Wärme, was die Kosten für alle Kunden in die Höhe treibt.",
+    "Die Arbeiten sollen im Frühjahr beginnen und abschnittsweise erfolgen, damit die "
+    "Versorgung der Haushalte während der Bauzeit zu keinem Zeitpunkt unterbrochen wird.",
+]
+
+
+def _script_rendered_page() -> bytes:
+    """A page a JavaScript framework renders: the body is only in the script's JSON state."""
+    import json
+
+    body = "".join(f"<p>{p}</p>" for p in _PARAGRAPHS[:2])
+    body += "$$ARTICLEAD$$" + f"<p>{_PARAGRAPHS[2]}</p>"
+    state = json.dumps(["$", "div", None, {"dangerouslySetInnerHTML": {"__html": body}}])
+    push = json.dumps([1, "5:" + state])
+    html = (
+        "<!DOCTYPE html><html lang='de'><head><meta charset='utf-8'>"
+        "<title>Fernwärme wird erneuert | Stadtanzeiger</title>"
+        "<meta property='og:site_name' content='Stadtanzeiger'>"
+        "<meta property='article:published_time' content='2025-03-04T08:00:00+01:00'>"
+        "</head><body><header><a href='/'>Start</a></header><div id='root'></div>"
+        f"<script>self.__next_f.push({push})</script></body></html>"
+    )
+    return html.encode("utf-8")
+
+
+def test_article_only_in_script_state_is_extracted(server, web_settings, sqlite_url):
+    url = server.add("/nachrichten/fernwaerme", body=_script_rendered_page())
+    loaded = load_web_urls(SourceSpec(key=url, kind="url"), [url], web_settings, sqlite_url)
+    assert not loaded.errors and len(loaded.articles) == 1
+    art = loaded.articles[0]
+    assert art.source == "Stadtanzeiger"
+    assert art.published is not None and art.published.day == 4
+    assert art.text.split("\n\n") == _PARAGRAPHS  # the template slot is gone
+
+
+def test_page_metadata_survives_broken_json_ld():
+    import trafilatura
+
+    from digest.extract import JSON_REPAIR_MAX_CHARS, extract_html, page_metadata
+
+    ld = (
+        '{"@context": "https://schema.org", "@type": "NewsArticle", '
+        '"headline": "Fernw&auml;rme wird erneuert", "datePublished": "2025-03-04", '
+        '"author": {"@type": "Person", "name": "Nina Magoley"}, '
+        '"publisher": {"@type": "Organization", "name": "Stadtanzeiger"}}'
+    )
+    broken = '{"@type": "NewsArticle", "headline": "x' + "y" * JSON_REPAIR_MAX_CHARS
+    html = (
+        "<html><head><title>Start</title>"
+        f"<script type='application/ld+json'>{broken}</script>"
+        f"<script type='application/ld+json'>{ld}</script></head><body><article>"
+        + "".join(f"<p>{p}</p>" for p in _PARAGRAPHS)
+        + "</article></body></html>"
+    )
+    meta = page_metadata(trafilatura.load_html(html), "https://example.org/a")
+    assert meta.title == "Fernwärme wird erneuert"
+    assert meta.author == "Nina Magoley"
+    assert meta.sitename == "Stadtanzeiger"
+    assert meta.date == "2025-03-04"
+    ext = extract_html(html, "https://example.org/a")
+    assert ext is not None and ext.text.split("\n\n") == _PARAGRAPHS
+
+
+def test_validators_are_kept_per_job_and_sent_next_time(server, web_settings, sqlite_url):
+    from sqlmodel import select
+
+    from storage.models import FetchState
+
+    urls = [server.add(f"/p{i}", body=_script_rendered_page()) for i in range(3)]
+    spec = SourceSpec(key="list", kind="urls")
+    first = load_web_urls(spec, urls, web_settings, sqlite_url)
+    assert len(first.articles) == 3
+    with db_session(sqlite_url) as s:
+        states = {r.url: r for r in s.exec(select(FetchState)).all()}
+    assert set(states) == set(urls) and all(r.etag for r in states.values())
+
+    # Nothing was stored: the pages are asked again, conditionally, and are not modified.
+    server.reset_counts()
+    second = load_web_urls(spec, urls, web_settings, sqlite_url)
+    assert second.articles == [] and second.skipped == 3 and not second.errors
+    sent = [h for p, h in server.requests if p.startswith("/p")]
+    assert len(sent) == 3 and all(h.get("If-None-Match") for h in sent)
