@@ -12,7 +12,7 @@ import re
 import unicodedata
 import zlib
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
@@ -65,6 +65,12 @@ class ArticleFeatures:
     figures: Counter  # numbers as written, '#'-prefixed ("#7.1", "#2013")
     shingles: np.ndarray  # sorted hashes of folded word n-grams of the body (near-duplicates)
     published: datetime | None
+    # For the combined similarity: every capitalized sequence as written (Title Case headlines
+    # included), folded; its tokens (stop words out); the tokens seen in the title; numbers.
+    cap_names: Counter = field(default_factory=Counter)
+    cap_tokens: Counter = field(default_factory=Counter)
+    title_tokens: frozenset = frozenset()
+    numbers: Counter = field(default_factory=Counter)
 
 
 # Combining marks left by NFKD (accents): the blocks unicodedata.combining() flags in Latin text.
@@ -207,6 +213,30 @@ def article_language(article: Article) -> str | None:
     return detect_language(f"{article.title}\n{article.text}")
 
 
+_CAP_RE = re.compile(r"\b[A-Z][\w'’-]+(?:\s+(?:[A-Z][\w'’-]+|of|de|van|bin|al))*")
+_NUMBER_RE = re.compile(r"\b\d+(?:[.,]\d+)*\b")
+
+
+def capitalized(title: str, text: str, lang: str | None) -> tuple[Counter, Counter, frozenset]:
+    """Capitalized sequences of title and text (folded, 3+ chars), their non-stop-word tokens,
+    and the tokens found in the title."""
+    stops = stop_words(lang)
+    names: Counter = Counter()
+    tokens: Counter = Counter()
+    in_title: set[str] = set()
+    for where, chunk in ((0, title), (1, text)):
+        for m in _CAP_RE.finditer(chunk):
+            name = fold_text(m.group(0))
+            if len(name) > 2:
+                names[name] += 1
+            for tok in name.split():
+                if len(tok) > 2 and tok not in stops:
+                    tokens[tok] += 1
+                    if where == 0:
+                        in_title.add(tok)
+    return names, tokens, frozenset(in_title)
+
+
 def extract(article: Article) -> ArticleFeatures:
     """All grouping features of one article (the costly, per-article part)."""
     lang = article_language(article)
@@ -217,7 +247,12 @@ def extract(article: Article) -> ArticleFeatures:
     names += names_and_figures(text, lang, BODY_MAX_WORDS * 7)
     figures = [n for n in names if n[0] == "#"]
     body_tokens = WORD_RE.findall(fold_text(text))[:BODY_MAX_WORDS]
+    cap_names, cap_tokens, title_cap = capitalized(title, text, lang)
     return ArticleFeatures(
+        cap_names=cap_names,
+        cap_tokens=cap_tokens,
+        title_tokens=title_cap,
+        numbers=Counter(_NUMBER_RE.findall(title + "\n" + text)),
         lang=lang,
         title=Counter(content_terms(title, lang)),
         body=Counter(_filter_terms(body_tokens, lang)),

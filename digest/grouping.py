@@ -33,7 +33,6 @@ from __future__ import annotations
 import hashlib
 import heapq
 import re
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -42,7 +41,6 @@ import numpy as np
 from scipy import sparse
 
 from digest.features import ArticleFeatures, extract
-from digest.lang import fold, stop_words, terms
 from digest.models import Article
 
 
@@ -584,39 +582,29 @@ class StoryGrouper:
                 yield chunk, [extract(a) for a in chunk]
 
     def _combined(self, a: Article, f: ArticleFeatures):
-        """The combined vector's ids and weights, salient name ids, conflict figure ids."""
+        """The combined vector's ids and weights, salient name ids, conflict figure ids.
+
+        Built from the extracted features, so it costs no second pass over the text.
+        """
         p = self.params
-        lang = f.lang
-        title, text = a.title or "", a.text or ""
-        counts: Counter[str] = Counter()
-        for t in terms(title, lang):
-            counts["t:" + t] += p.w_title_terms
-        for t in terms(text, lang):
-            counts["b:" + t] += 1
-        stops = stop_words(lang)
-        tokens: Counter[str] = Counter()
-        title_tokens: set[str] = set()
-        for where, chunk in ((0, title), (1, text)):
-            for m in _NAME_RE.finditer(chunk):
-                name = fold(m.group(0))
-                if len(name) > 2:
-                    counts["n:" + name] += p.w_name_terms
-                for tok in name.split():
-                    if len(tok) > 2 and tok not in stops:
-                        tokens[tok] += 1
-                        if where == 0:
-                            title_tokens.add(tok)
-            for m in _NUMBER_RE.finditer(chunk):
-                counts["#:" + m.group(0)] += p.w_figure_terms
-        combined = self._all.encode(counts)
+        counts: dict[str, float] = {}
+        for t, c in f.title.items():
+            counts["t:" + t] = c * p.w_title_terms
+        for t, c in f.body.items():
+            counts["b:" + t] = float(c)
+        for n, c in f.cap_names.items():
+            counts["n:" + n] = c * p.w_name_terms
+        for n, c in f.numbers.items():
+            counts["#:" + n] = c * p.w_figure_terms
         salient = {
-            "s:" + t for t, c in tokens.items() if c >= p.salient_min_count or t in title_tokens
+            "s:" + t
+            for t, c in f.cap_tokens.items()
+            if c >= p.salient_min_count or t in f.title_tokens
         }
         figures = {
-            "#:" + m.group(0)
-            for m in _NUMBER_RE.finditer(title + "\n" + text)
-            if m.group(0) not in _SMALL_FIGURES and not _YEAR_RE.fullmatch(m.group(0))
+            "#:" + n for n in f.numbers if n not in _SMALL_FIGURES and not _YEAR_RE.fullmatch(n)
         }
+        combined = self._all.encode(counts)
         ids = self._all.ids
         extra = [k for k in salient | figures if k not in ids]
         if extra:
