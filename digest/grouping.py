@@ -122,13 +122,13 @@ class GroupingParams:
     body_terms: int = 40  # body vector keeps the article's top terms by TF-IDF
     name_terms: int = 40  # names vector keeps the article's top names by TF-IDF
     min_edge: float = 0.25  # pairs less likely than this are dropped from the graph
-    max_edges: int = 40  # most likely pairs kept per new article
+    max_edges: int = 40  # strongest edges kept per new article
 
     # --- near-duplicates (syndicated copies) ------------------------------------------------
     # Share of the smaller article's 4-word shingles found in the other: wire copies score
     # > 0.9, different reports of one event < 0.2 on ECB+ train (none of its distinct articles
     # passes 0.6). Shorter bodies than neardup_min_shingles are never called copies; only
-    # pairs with body cosine >= neardup_min_cosine are compared.
+    # pairs whose combined similarity is >= neardup_min_cosine are compared (copies: > 0.8).
     neardup_containment: float = 0.8
     neardup_min_shingles: int = 20
     neardup_min_cosine: float = 0.4
@@ -727,7 +727,11 @@ class StoryGrouper:
         n_locked = len(stories)
         node_of += range(n_locked, n_locked + len(new))
         node = np.array(node_of, np.int64)
-        pairs = candidate_pairs(pool, self._matrices(pool), offset, p)
+        # The per-field pair model is only needed to join clusters across languages.
+        several_languages = len({d.lang for d in pool if d.lang}) > 1
+        pairs = (
+            candidate_pairs(pool, self._matrices(pool), offset, p) if several_languages else None
+        )
         a, b, prob = self.combined_edges(pool, offset)
         keep = np.ones(len(prob), bool)
         # cap the edges per new article at the max_edges strongest
@@ -738,14 +742,14 @@ class StoryGrouper:
             order = order[np.arange(len(order)) - first < p.max_edges]
             keep = np.zeros(len(prob), bool)
             keep[order] = True
-        dups = self._near_duplicates(pairs, pool, offset)
+        dups = self._near_duplicates(_Pairs(a=a, b=b, body=prob), pool, offset)
         sizes = [len(s.members) for s in stories] + [1] * len(new)
         edges = zip(
             (a[keep] + n_locked).tolist(), node[b[keep]].tolist(), prob[keep].tolist(), strict=True
         )
         pre = [(i + n_locked, int(node[j])) for i, j in dups.items()]
         roots = _average_linkage(n_locked, sizes, edges, p.link_threshold, pre)
-        if pairs.cross.any():
+        if pairs is not None and pairs.cross.any():
             roots = self._cross_language(roots, pairs, pool, node, n_locked)
         # scores: mean probability of each new article with its cluster's other pool members
         root_arr = np.array(roots, np.int64)
