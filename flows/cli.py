@@ -157,7 +157,8 @@ def _print_digest(digest: dict) -> None:
         typer.echo(f"email not sent: {digest['email_error']}", err=True)
     elif digest.get("emailed"):
         typer.echo(f"emailed to {digest['emailed']} recipients")
-    typer.echo(f"digest: {digest['path']} ({digest['stories']} stories)")
+    n = digest["stories"]
+    typer.echo(f"digest: {digest['path']} ({n} {'story' if n == 1 else 'stories'})")
 
 
 @app.command()

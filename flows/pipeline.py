@@ -170,7 +170,7 @@ def digest_task(
         key=ARTIFACT_KEY,
         description=f"News digest with {len(view.stories)} stories",
     )
-    logger.info("digest written to %s (%d stories)", path, len(view.stories))
+    logger.info("digest written to %s (stories: %d)", path, len(view.stories))
     return DigestResult(path=str(path), stories=len(view.stories)), view
 
 
@@ -213,6 +213,6 @@ def daily_digest(
     report = ingest(sources=sources, db_url=db_url)
     result = make_digest(db_url=db_url, out_dir=out_dir, since_hours=since_hours)
     logger.info(
-        "run summary: %s; digest %s with %d stories", report.line(), result.path, result.stories
+        "run summary: %s; digest %s (stories: %d)", report.line(), result.path, result.stories
     )
     return {"ingest": asdict(report), "digest": asdict(result)}
