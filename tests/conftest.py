@@ -158,3 +158,27 @@ def db_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'newsdigest.db'}"
     return request.getfixturevalue("postgres_url")
+
+
+class _SmtpSink:
+    """Keeps every message the SMTP server accepts."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_sink():
+    """A real SMTP server (aiosmtpd) on 127.0.0.1: yields (sink, port)."""
+    from aiosmtpd.controller import Controller
+
+    sink = _SmtpSink()
+    port = _free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield sink, port
+    controller.stop()

@@ -3,36 +3,11 @@
 import email
 import email.policy
 import shutil
-import socket
 from pathlib import Path
-
-import pytest
-from aiosmtpd.controller import Controller
 
 from storage import repo
 from storage.engine import session
 from tests.debris import debris_in
-
-
-class _Sink:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(envelope)
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_sink():
-    sink = _Sink()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield sink, port
-    controller.stop()
 
 
 def _artifact_markdown(key: str) -> str | None:

@@ -2,11 +2,9 @@
 
 import email
 import email.policy
-import socket
 from datetime import UTC, datetime
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from digest.email import EmailConfigError, build_message
 from digest.render import (
@@ -94,32 +92,15 @@ def test_message_is_multipart_alternative_without_header_injection():
         build_message(_view(), "nd@example.com", [])
 
 
-class _Sink:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(envelope)
-        return "250 OK"
-
-
-def test_email_delivered_to_a_real_smtp_server():
-    sink = _Sink()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        settings = Settings(
-            smtp_host="127.0.0.1",
-            smtp_port=port,
-            email_from="digest@example.com",
-            email_to="one@example.com, two@example.com",
-        )
-        assert send_digest_email(_view(sentence="Kim akan bertemu Putin."), settings) == 2
-    finally:
-        controller.stop()
+def test_email_delivered_to_a_real_smtp_server(smtp_sink):
+    sink, port = smtp_sink
+    settings = Settings(
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        email_from="digest@example.com",
+        email_to="one@example.com, two@example.com",
+    )
+    assert send_digest_email(_view(sentence="Kim akan bertemu Putin."), settings) == 2
     assert len(sink.messages) == 1
     env = sink.messages[0]
     assert sorted(env.rcpt_tos) == ["one@example.com", "two@example.com"]
