@@ -99,6 +99,12 @@ class GroupingParams:
     # same-kind events apart decide; ECB+ train B-cubed F1 0.93 at 0 against 0.91 at 1.
     combined_idf_floor: float = 0.0
     min_similarity: float = 0.02  # weaker edges are dropped from the graph
+    # A lone article joins its closest cluster at this lower average similarity (None: off).
+    # ECB+ train B-cubed F1: 0.915 off, 0.932 at 0.06, 0.941 at 0.04, 0.948 at 0.02. Every
+    # ECB+ article has company, so the train optimum (attach at any edge) would also swallow
+    # the genuinely single-article stories of a real stream: 0.04, half the link threshold,
+    # keeps most of the gain.
+    attach_threshold: float | None = 0.04
     # Average-linkage stopping threshold on the combined similarity (train grid above).
     link_threshold: float = 0.08
 
@@ -433,8 +439,13 @@ def _average_linkage(
     edges: Iterable[tuple[int, int, float]],
     threshold: float,
     pre: Iterable[tuple[int, int]],
+    attach: float | None = None,
 ) -> list[int]:
     """Average-linkage agglomeration over a sparse graph; returns a root node per node.
+
+    With ``attach``, an article left alone at the end joins the cluster it is most similar
+    to on average when that average is at least ``attach`` (all decided on the graph as the
+    linkage left it, so the order of the singletons does not matter).
 
     Nodes ``0..n_locked-1`` are locked (open stories: never merged with each other). Missing
     edges count as similarity 0. ``pre`` pairs are merged first, unconditionally (copies).
@@ -502,6 +513,21 @@ def _average_linkage(
             avg = w / (size[r] * size[c])
             if avg >= threshold:
                 heapq.heappush(heap, (-avg, min(r, c), max(r, c)))
+    if attach is not None:
+        moves = []
+        for u in range(n):
+            if find(u) != u or locked[u] or size[u] != 1:
+                continue
+            best, target = attach, None
+            for c, w in sorted(nbr[u].items()):
+                avg = w / (size[u] * size[c])
+                if avg >= best and size[c] > 1:
+                    best, target = avg, c
+            if target is not None:
+                moves.append((u, target))
+        for u, c in moves:
+            parent[u] = c
+            size[c] += 1
     return [find(i) for i in range(n)]
 
 
@@ -748,7 +774,7 @@ class StoryGrouper:
             (a[keep] + n_locked).tolist(), node[b[keep]].tolist(), prob[keep].tolist(), strict=True
         )
         pre = [(i + n_locked, int(node[j])) for i, j in dups.items()]
-        roots = _average_linkage(n_locked, sizes, edges, p.link_threshold, pre)
+        roots = _average_linkage(n_locked, sizes, edges, p.link_threshold, pre, p.attach_threshold)
         if pairs is not None and pairs.cross.any():
             roots = self._cross_language(roots, pairs, pool, node, n_locked)
         # scores: mean probability of each new article with its cluster's other pool members
