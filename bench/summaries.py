@@ -36,6 +36,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from stats import fit_logistic  # noqa: E402  (bench/stats.py)
+
 from digest.lang import words  # noqa: E402
 from digest.models import Doc  # noqa: E402
 from digest.sentences import split_sentences  # noqa: E402
@@ -268,23 +270,6 @@ def feature_rows(rows, params=DEFAULT_PARAMS):
         f = np.column_stack([story.features[k] for k in FEATURES])
         out.append((f, unit_labels(story.units, r)))
     return out
-
-
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50):
-    """L2-regularised logistic regression by Newton's method; returns (bias, weights)."""
-    xb = np.column_stack([np.ones(len(x)), x])
-    w = np.zeros(xb.shape[1])
-    reg = np.full(xb.shape[1], l2)
-    reg[0] = 0.0  # no penalty on the bias
-    for _ in range(steps):
-        p = 1.0 / (1.0 + np.exp(-(xb @ w)))
-        grad = xb.T @ (p - y) + reg * w
-        hess = (xb * (p * (1 - p))[:, None]).T @ xb + np.diag(reg)
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-8:
-            break
-    return w[0], w[1:]
 
 
 def learned_params(data, l2: float = 1.0, base=DEFAULT_PARAMS):

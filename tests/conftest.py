@@ -182,3 +182,14 @@ def smtp_sink():
     controller.start()
     yield sink, port
     controller.stop()
+
+
+@pytest.fixture
+def server():
+    """A real HTTP server on 127.0.0.1 serving tests/fixtures/web (robots.txt included)."""
+    from tests.web_server import FixtureServer
+
+    srv = FixtureServer().start()
+    srv.add_file("/robots.txt", "robots.txt", content_type="text/plain")
+    yield srv
+    srv.stop()

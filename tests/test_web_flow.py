@@ -2,19 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 from flows.sources.fetch import reset_fetcher
 from tests.test_web_sources import FAST, FIXTURES, serve_news, stored
-from tests.web_server import FixtureServer
-
-
-@pytest.fixture
-def server():
-    srv = FixtureServer().start()
-    srv.add_file("/robots.txt", "robots.txt", content_type="text/plain")
-    yield srv
-    srv.stop()
 
 
 def test_ingest_flow_with_opml_and_sources_file(

@@ -33,14 +33,6 @@ FAST = {
 
 
 @pytest.fixture
-def server():
-    srv = FixtureServer().start()
-    srv.add_file("/robots.txt", "robots.txt", content_type="text/plain")
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
 def web_settings(settings_env):
     settings_env(**FAST)
     reset_fetcher()
