@@ -707,8 +707,10 @@ class StoryGrouper:
         idf = self._all.idf(self._n_docs, p.idf_prior_docs, p.combined_idf_floor)
         x = _matrix([d.combined for d in pool], idf, None)
         prod = (x[offset:] @ x.T).tocoo()
-        a, b, cos = prod.row.astype(np.int64), prod.col.astype(np.int64), prod.data
-        keep = ((b < offset) | (b > a + offset)) & (cos >= p.min_similarity)
+        strong = prod.data >= p.min_similarity  # most entries are weak: drop them first
+        a, b = prod.row[strong].astype(np.int64), prod.col[strong].astype(np.int64)
+        cos = prod.data[strong]
+        keep = (b < offset) | (b > a + offset)
         a, b, cos = a[keep], b[keep], cos[keep]
         ap = a + offset
         width = len(idf)
