@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
@@ -424,7 +424,3 @@ def export_stories(session: Session) -> Iterator[dict]:
             "last_updated": _iso(s.last_updated),
             "closed": s.closed,
         }
-
-
-def since_window(days: float, reference: datetime | None = None) -> datetime:
-    return (reference or utcnow()) - timedelta(days=days)
