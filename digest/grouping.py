@@ -341,6 +341,47 @@ def _id_matrix(rows: list[np.ndarray], width: int) -> sparse.csr_matrix:
     return sparse.csr_matrix((np.ones(len(ids)), ids, indptr), shape=(len(rows), width))
 
 
+# combined_edges: overlap counts of three id sets (salient names, years, figures) packed in
+# one integer per pair, _FIELD_BITS bits each; a document keeps at most _FIELD_MASK ids per set
+# so no count can spill into the next field.
+_FIELD_BITS = 10
+_FIELD_MASK = (1 << _FIELD_BITS) - 1
+_BLOCK_CELLS = 8_000_000  # new x pool cells per block of combined_edges (64 MB of float64)
+
+
+def _overlap_matrix(docs: list[_Doc], width: int) -> sparse.csr_matrix:
+    """Weighted id rows: ``m @ binary(m).T`` counts the shared ids of each set, packed."""
+    rows = []
+    for d in docs:
+        rows.append(
+            (
+                d.salient[:_FIELD_MASK],
+                width + d.years[:_FIELD_MASK],
+                width + 200 + d.counted[:_FIELD_MASK],
+            )
+        )
+    lens = [sum(len(r) for r in parts) for parts in rows]
+    ids = np.concatenate([np.concatenate(parts) for parts in rows]) if rows else _NO_IDS
+    weights = (
+        np.concatenate(
+            [
+                np.concatenate(
+                    [
+                        np.ones(len(s)),
+                        np.full(len(y), float(1 << _FIELD_BITS)),
+                        np.full(len(f), float(1 << (2 * _FIELD_BITS))),
+                    ]
+                )
+                for s, y, f in rows
+            ]
+        )
+        if rows
+        else _NO_TF
+    )
+    indptr = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+    return sparse.csr_matrix((weights, ids, indptr), shape=(len(docs), width * 2 + 200))
+
+
 def _binary(m: sparse.csr_matrix) -> sparse.csr_matrix:
     m = m.copy()
     m.data[:] = 1.0
@@ -702,37 +743,45 @@ class StoryGrouper:
         """(new index, pool index, similarity) of every pair above ``min_similarity``.
 
         The new articles are ``pool[offset:]``; a pair of two new articles appears once.
+        Rows are done in blocks of at most ``_BLOCK_CELLS / len(pool)`` new articles, which
+        bounds the memory of the products.
         """
         p = self.params
         idf = self._all.idf(self._n_docs, p.idf_prior_docs, p.combined_idf_floor)
         x = _matrix([d.combined for d in pool], idf, None)
-        prod = (x[offset:] @ x.T).tocoo()
-        strong = prod.data >= p.min_similarity  # most entries are weak: drop them first
-        a, b = prod.row[strong].astype(np.int64), prod.col[strong].astype(np.int64)
-        cos = prod.data[strong]
-        keep = (b < offset) | (b > a + offset)
-        a, b, cos = a[keep], b[keep], cos[keep]
-        ap = a + offset
-        width = len(idf)
-        sal = _id_matrix([d.salient for d in pool], width)
-        n_sal = np.diff(sal.indptr).astype(np.float64)
-        shared = _rowdot(sal, sal, ap, b)
-        both = (n_sal[ap] > 0) & (n_sal[b] > 0)
-        smaller = np.maximum(np.minimum(n_sal[ap], n_sal[b]), 1.0)
-        factor = np.where(both, 1.0 - p.name_conflict * (1.0 - shared / smaller), 1.0)
-        years = _years_matrix(pool)
-        has_y = np.diff(years.indptr) > 0
-        factor *= np.where(
-            has_y[ap] & has_y[b] & (_rowdot(years, years, ap, b) < 0.5), 1.0 - p.year_conflict, 1.0
-        )
-        figs = _id_matrix([d.counted for d in pool], width)
-        has_f = np.diff(figs.indptr) > 0
-        factor *= np.where(
-            has_f[ap] & has_f[b] & (_rowdot(figs, figs, ap, b) < 0.5), 1.0 - p.figure_conflict, 1.0
-        )
-        sim = cos * factor
-        keep = sim >= p.min_similarity
-        return a[keep], b[keep], sim[keep]
+        overlap = _overlap_matrix(pool, len(idf))
+        overlap_t = _binary(overlap).T.tocsr()
+        x_t = x.T.tocsr()
+        n_sal = np.array([len(d.salient) for d in pool], np.float64)
+        has_y = np.array([len(d.years) > 0 for d in pool])
+        has_f = np.array([len(d.counted) > 0 for d in pool])
+        step = max(1, _BLOCK_CELLS // max(1, len(pool)))
+        parts = []
+        for lo in range(offset, len(pool), step):
+            hi = min(len(pool), lo + step)
+            prod = (x[lo:hi] @ x_t).tocoo()
+            strong = prod.data >= p.min_similarity  # most entries are weak: drop them first
+            a, b = prod.row[strong].astype(np.int64), prod.col[strong].astype(np.int64)
+            cos = prod.data[strong]
+            keep = (b < offset) | (b > a + lo)
+            a, b, cos = a[keep], b[keep], cos[keep]
+            # shared salient names, years and figures of every pair, packed in one product
+            code = (overlap[lo:hi] @ overlap_t).toarray()[a, b].astype(np.int64)
+            ap = a + lo
+            shared = (code & _FIELD_MASK).astype(np.float64)
+            both = (n_sal[ap] > 0) & (n_sal[b] > 0)
+            smaller = np.maximum(np.minimum(n_sal[ap], n_sal[b]), 1.0)
+            factor = np.where(both, 1.0 - p.name_conflict * (1.0 - shared / smaller), 1.0)
+            no_year = has_y[ap] & has_y[b] & ((code >> _FIELD_BITS) & _FIELD_MASK == 0)
+            factor *= np.where(no_year, 1.0 - p.year_conflict, 1.0)
+            no_fig = has_f[ap] & has_f[b] & (code >> (2 * _FIELD_BITS) == 0)
+            factor *= np.where(no_fig, 1.0 - p.figure_conflict, 1.0)
+            sim = cos * factor
+            ok = sim >= p.min_similarity
+            parts.append((ap[ok] - offset, b[ok], sim[ok]))
+        if not parts:
+            return _NO_IDS, _NO_IDS, _NO_TF
+        return tuple(np.concatenate(c) for c in zip(*parts, strict=True))
 
     def _pool(self, new: list[_Doc]) -> tuple[list[_Doc], list[int]]:
         """Recent members of the open stories, then the new articles; story nodes per member."""
