@@ -1,7 +1,6 @@
 """Story grouping benchmark: quality on ECB+ and scale on synthetic streams.
 
     python bench/grouping.py              # dev scores: method vs plain TF-IDF baseline, spread
-    python bench/grouping.py --fit        # refit the similarity model and threshold on train
     python bench/grouping.py --scale      # 10k / 50k / 100k synthetic articles: time, memory
 
 Quality: tuned on ``split == "train"`` only, reported on ``dev``. The baseline is a plain
@@ -29,8 +28,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from stats import fit_logistic  # noqa: E402  (bench/stats.py)
-
 import digest.grouping as grouping_module  # noqa: E402
 from digest.features import content_terms, extract  # noqa: E402
 from digest.grouping import DEFAULT_PARAMS, GroupingParams, StoryGrouper  # noqa: E402
@@ -38,7 +35,6 @@ from digest.models import Article  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "eval" / "clustering" / "ecbplus-train-dev.jsonl"
 ORDER_SEEDS = (1, 2, 3, 4, 5)
-MODEL_WEIGHTS = ("w_bias", *grouping_module.MODEL_FEATURES)
 
 
 # ----------------------------------------------------------------------------- data, scores
@@ -199,45 +195,6 @@ def streamed(arts: list[Article], params: GroupingParams = DEFAULT_PARAMS) -> li
     for i in range(0, len(arts), STREAM_BATCH):
         out += [a.story_id for a in g.add_many(arts[i : i + STREAM_BATCH])]
     return out
-
-
-def collect_pairs(arts: list[Article], gold: list[str], params: GroupingParams):
-    """Every candidate pair of ``arts`` grouped as one batch: (features, same gold event)."""
-    g = StoryGrouper(params)
-    docs = g._encode(arts, [_cached_extract(a) for a in arts])
-    # a permissive prefilter: the fit must see the unlikely pairs too
-    wide = replace(params, min_edge=1e-4)
-    pairs = grouping_module.candidate_pairs(docs, g._matrices(docs), 0, wide)
-    same = pairs.cross == 0
-    x = pairs.features()[same]
-    y = np.array([gold[i] == gold[j] for i, j in zip(pairs.a, pairs.b, strict=True)], float)
-    return x, y[same]
-
-
-def train_f1(arts, gold, params: GroupingParams) -> float:
-    return bcubed(method(arts, params), gold)[2]
-
-
-def fit(arts, gold) -> GroupingParams:
-    """Logistic fit of the per-field pair model on the candidate pairs of train.
-
-    The pair model only picks the candidate pairs checked for cross-language joins; the
-    linkage runs on the combined similarity, whose weights and thresholds are the named
-    GroupingParams fields (grid on train, see their comments). The candidate pairs depend on
-    the weights (the prefilter bound), so the fit is repeated from its own result (twice).
-    """
-    params = DEFAULT_PARAMS
-    for _ in range(2):
-        x, y = collect_pairs(arts, gold, params)
-        bias, weights = fit_logistic(x, y)
-        w = np.concatenate([[bias], weights])
-        print(f"pairs: {len(y)} ({int(y.sum())} positive)")
-        vals = {k: round(float(v), 3) for k, v in zip(MODEL_WEIGHTS, w, strict=True)}
-        vals["w_gap"] = min(0.0, vals["w_gap"])  # a larger gap never makes a join likelier
-        params = replace(params, **vals)
-        print("logistic:", vals)
-    print(f"train B3 F1 with the refitted pair model: {train_f1(arts, gold, params):.4f}")
-    return params
 
 
 def _sh(arts, gold, seed):
@@ -404,9 +361,6 @@ def scale(sizes: list[int], workers: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument(
-        "--fit", action="store_true", help="refit the cross-language pair model on train"
-    )
     ap.add_argument("--scale", action="store_true", help="run the synthetic scale benchmark")
     ap.add_argument("--sizes", default="10000,50000,100000")
     ap.add_argument("--workers", type=int, default=2, help="feature processes for --scale")
@@ -418,11 +372,7 @@ def main() -> None:
     if args.scale:
         scale([int(s) for s in args.sizes.split(",")], args.workers)
         return
-    params = DEFAULT_PARAMS
-    if args.fit:
-        arts, gold = load("train")
-        params = fit(arts, gold)
-    quality(params)
+    quality(DEFAULT_PARAMS)
 
 
 if __name__ == "__main__":

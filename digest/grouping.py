@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import re
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -52,26 +53,6 @@ class GroupingParams:
     only (575 English articles, 50 events in 25 topics holding two same-kind events each).
     ``dev`` was used only to report. See bench/README.md ("Grouping") and bench/grouping.py.
     """
-
-    # --- pair model: P(same event) = sigmoid(bias + sum of weight * feature) ----------------
-    # L2-regularized (1.0) logistic regression (bench/grouping.py --fit) on the 94,733
-    # candidate pairs (3,321 same-event) of the ECB+ train split grouped as one batch, IDF
-    # over that batch. w_gap was fitted at +0.06 (ECB+ has few dates) and is clamped to 0: a
-    # larger gap never makes a join likelier.
-    w_bias: float = -4.338
-    w_title: float = 5.148  # cosine of the title TF-IDF vectors
-    w_body: float = 4.246  # cosine of the truncated body TF-IDF vectors
-    w_names: float = 11.677  # cosine of the names-and-figures TF-IDF vectors
-    w_figures: float = 5.29  # cosine of the figures (numbers, years) TF-IDF vectors
-    w_title_body: float = 2.621  # mean cosine of one's title with the other's body
-    w_gap: float = 0.0  # log(1 + days between the two articles), when both are dated
-    w_year_conflict: float = -1.762  # 1 when both mention years (1900-2099) and none in common
-    # Mean over the two articles of the share of its salient_names top names (by TF-IDF)
-    # missing from the other article's names: another person, club, ship or place.
-    w_name_miss: float = -1.929
-    salient_names: int = 5
-    # The pair model above only picks the candidate pairs checked for near-duplicates and
-    # cross-language joins. The linkage itself runs on the combined similarity below.
 
     # --- combined similarity: the edge weights of the average linkage -------------------------
     # One TF-IDF vector per article over prefixed features (title terms, body terms, names,
@@ -121,13 +102,16 @@ class GroupingParams:
     xling_min_shared: int = 4
 
     # --- vectors and candidate pairs ---------------------------------------------------------
+    # Features are hashed (crc32, one seed per field) into 2**feature_bits buckets, so the
+    # document frequencies take a fixed 4 * 2**feature_bits bytes however long the stream runs,
+    # and the hashing runs in the feature worker processes. At 2**24, two of 100k distinct
+    # features share a bucket with probability 0.6%.
+    feature_bits: int = 24
     # IDF = log((N + idf_prior_docs + 1) / (df + 1)) + 1 over the N articles seen so far: the
     # prior stands for unseen background articles in which no term occurs, so a small first
     # batch (five articles of one story) does not call its shared words uninformative.
     idf_prior_docs: float = 100.0
-    body_terms: int = 40  # body vector keeps the article's top terms by TF-IDF
-    name_terms: int = 40  # names vector keeps the article's top names by TF-IDF
-    min_edge: float = 0.25  # pairs less likely than this are dropped from the graph
+    name_terms: int = 40  # cross-language candidates share one of their top names by TF-IDF
     max_edges: int = 40  # strongest edges kept per new article
 
     # --- near-duplicates (syndicated copies) ------------------------------------------------
@@ -172,33 +156,25 @@ def _utc(dt: datetime | None) -> datetime | None:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
 
 
-_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _NO_IDS = np.empty(0, np.int64)
 _NO_TF = np.empty(0, np.float64)
 
 
-def _days(dt: datetime | None) -> float:
-    return float("nan") if dt is None else (dt - _EPOCH).total_seconds() / 86400.0
-
-
 @dataclass(slots=True)
 class _Doc:
-    """One article as the grouper keeps it: term ids and log term frequencies per field."""
+    """One article as the grouper keeps it: hashed feature ids and weights (see _make_doc)."""
 
     id: str
-    article: Article | None  # only while its chunk is being placed
     lang: str | None
-    title: tuple[np.ndarray, np.ndarray]
-    body: tuple[np.ndarray, np.ndarray]
-    names: tuple[np.ndarray, np.ndarray]
-    figures: tuple[np.ndarray, np.ndarray]
+    names: tuple[np.ndarray, np.ndarray]  # names (cross-language joins): ids, log counts
     years: np.ndarray  # years (1900-2099) among the figures, minus 1900
     shingles: np.ndarray
     published: datetime | None
-    day: float
     combined: tuple[np.ndarray, np.ndarray]  # the combined vector: ids and log weights
-    salient: np.ndarray  # salient name token ids (combined vocabulary)
-    counted: np.ndarray  # figures for the figure conflict (combined vocabulary)
+    salient: np.ndarray  # salient name token ids
+    counted: np.ndarray  # figures for the figure conflict
+    overlap: tuple[np.ndarray, np.ndarray]  # row of the overlap matrix (see _overlap_row)
+    article: Article | None = None  # only while its chunk is being placed
     story: int = -1
 
 
@@ -213,54 +189,36 @@ class _Story:
     touched: int = 0  # chunk counter of its last article (for closing the quietest)
 
 
-class _Vocab:
-    """Term -> id, with document frequencies in a growing array."""
+class _DocFreq:
+    """Document frequencies of hashed features in one fixed-size array."""
 
-    def __init__(self) -> None:
-        self.ids: dict[str, int] = {}
-        self.df = np.zeros(1024, np.float64)
-
-    def encode(self, counts: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
-        if not counts:
-            return _NO_IDS, _NO_TF
-        ids = self.ids
-        out = np.empty(len(counts), np.int64)
-        for k, t in enumerate(counts):
-            i = ids.get(t)
-            if i is None:
-                i = ids[t] = len(ids)
-            out[k] = i
-        tf = 1.0 + np.log(np.fromiter(counts.values(), np.float64, len(counts)))
-        if len(ids) > len(self.df):
-            self.df = np.concatenate([self.df, np.zeros(len(ids) * 2 - len(self.df))])
-        return out, tf
+    def __init__(self, bits: int) -> None:
+        self.df = np.zeros(1 << bits, np.int32)
 
     def count(self, id_arrays: list[np.ndarray]) -> None:
-        """Add one document per array (its distinct ids) to the document frequencies."""
-        if not id_arrays:
-            return
-        lens = [len(x) for x in id_arrays]
-        rows = np.repeat(np.arange(len(id_arrays)), lens)
-        m = sparse.csr_matrix(
-            (np.ones(len(rows)), (rows, np.concatenate(id_arrays))),
-            shape=(len(id_arrays), len(self.ids)),
-        )  # duplicates within a row are summed into one entry
-        self.df[: len(self.ids)] += np.bincount(m.indices, minlength=len(self.ids))
+        """Add one document per array (distinct ids) to the document frequencies."""
+        if id_arrays:
+            ids, counts = np.unique(np.concatenate(id_arrays), return_counts=True)
+            self.df[ids] += counts.astype(np.int32)
 
-    def idf(self, n_docs: int, prior_docs: float, floor: float = 1.0) -> np.ndarray:
-        """Smoothed IDF; ``floor`` is added to every term's (1: sklearn's smooth_idf)."""
-        return np.log((n_docs + prior_docs + 1.0) / (self.df[: len(self.ids)] + 1.0)) + floor
+    def idf(self, ids: np.ndarray, n_docs: int, prior_docs: float, floor: float) -> np.ndarray:
+        """Smoothed IDF of ``ids``; ``floor`` is added to every term's (1: sklearn's smooth_idf)."""
+        return np.log((n_docs + prior_docs + 1.0) / (self.df[ids] + 1.0)) + floor
 
 
 def _matrix(
-    fields: list[tuple[np.ndarray, np.ndarray]], idf: np.ndarray, top: int | None
+    fields: list[tuple[np.ndarray, np.ndarray]],
+    idf: Callable[[np.ndarray], np.ndarray],
+    top: int | None,
 ) -> sparse.csr_matrix:
-    """Row-normalized TF-IDF matrix, each row truncated to its ``top`` heaviest terms."""
+    """Row-normalized TF-IDF matrix over the fields' ids renumbered 0..k-1 (k distinct ids),
+    each row truncated to its ``top`` heaviest terms."""
     n = len(fields)
     lens = np.fromiter((len(f[0]) for f in fields), np.int64, n)
     ids = np.concatenate([f[0] for f in fields]) if n else _NO_IDS
     data = np.concatenate([f[1] for f in fields]) if n else _NO_TF
-    data = data * idf[ids]
+    distinct, ids = np.unique(ids, return_inverse=True)
+    data = data * idf(distinct)[ids]
     rows = np.repeat(np.arange(n), lens)
     if top is not None and len(data) and lens.max() > top:
         order = np.lexsort((-data, rows))
@@ -272,43 +230,7 @@ def _matrix(
     norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=n))
     data = data / np.maximum(norms, 1e-12)[rows]
     indptr = np.concatenate([[0], np.cumsum(lens)])
-    return sparse.csr_matrix((data, ids, indptr), shape=(n, len(idf)))
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
-
-
-class _Pairs:
-    """Candidate pairs (new article ``a`` in the chunk, pool article ``b``) and their features."""
-
-    __slots__ = (
-        "a",
-        "b",
-        "body",
-        "cross",
-        "figures",
-        "gap",
-        "name_miss",
-        "names",
-        "title",
-        "title_body",
-        "year_conflict",
-    )  # fmt: skip
-
-    def __init__(self, **kw: np.ndarray) -> None:
-        for k, v in kw.items():
-            setattr(self, k, v)
-
-    def features(self) -> np.ndarray:
-        """Same-language model inputs, one row per pair (order of MODEL_FEATURES)."""
-        return np.column_stack([getattr(self, k[2:]) for k in MODEL_FEATURES])
-
-
-MODEL_FEATURES = (
-    "w_title", "w_body", "w_names", "w_figures", "w_title_body", "w_gap", "w_year_conflict",
-    "w_name_miss",
-)  # fmt: skip
+    return sparse.csr_matrix((data, ids, indptr), shape=(n, len(distinct)))
 
 
 def _years(figures: dict[str, int]) -> np.ndarray:
@@ -320,25 +242,8 @@ def _years(figures: dict[str, int]) -> np.ndarray:
     return np.array(out, np.int64)
 
 
-def _years_matrix(docs: list[_Doc]) -> sparse.csr_matrix:
-    lens = [len(d.years) for d in docs]
-    ids = np.concatenate([d.years for d in docs]) if docs else _NO_IDS
-    indptr = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
-    return sparse.csr_matrix((np.ones(len(ids)), ids, indptr), shape=(len(docs), 200))
-
-
 _SMALL_FIGURES = frozenset({"1", "2", "3"})  # too common to tell two events apart
-_NAME_RE = re.compile(r"\b[A-Z][\w'’-]+(?:\s+(?:[A-Z][\w'’-]+|of|de|van|bin|al))*")
-_NUMBER_RE = re.compile(r"\b\d+(?:[.,]\d+)*\b")
 _YEAR_RE = re.compile(r"(?:19|20)\d\d")
-
-
-def _id_matrix(rows: list[np.ndarray], width: int) -> sparse.csr_matrix:
-    """Binary matrix with a 1 at every id of every row."""
-    lens = [len(r) for r in rows]
-    ids = np.concatenate(rows) if rows else _NO_IDS
-    indptr = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
-    return sparse.csr_matrix((np.ones(len(ids)), ids, indptr), shape=(len(rows), width))
 
 
 # combined_edges: overlap counts of three id sets (salient names, years, figures) packed in
@@ -346,132 +251,111 @@ def _id_matrix(rows: list[np.ndarray], width: int) -> sparse.csr_matrix:
 # so no count can spill into the next field.
 _FIELD_BITS = 10
 _FIELD_MASK = (1 << _FIELD_BITS) - 1
+_YEAR_SPAN = 200  # years 1900-2099, the first columns of the overlap matrix
 _BLOCK_CELLS = 8_000_000  # new x pool cells per block of combined_edges (64 MB of float64)
 
 
-def _overlap_matrix(docs: list[_Doc], width: int) -> sparse.csr_matrix:
-    """Weighted id rows: ``m @ binary(m).T`` counts the shared ids of each set, packed."""
-    rows = []
-    for d in docs:
-        rows.append(
-            (
-                d.salient[:_FIELD_MASK],
-                width + d.years[:_FIELD_MASK],
-                width + 200 + d.counted[:_FIELD_MASK],
-            )
-        )
-    lens = [sum(len(r) for r in parts) for parts in rows]
-    ids = np.concatenate([np.concatenate(parts) for parts in rows]) if rows else _NO_IDS
-    weights = (
-        np.concatenate(
-            [
-                np.concatenate(
-                    [
-                        np.ones(len(s)),
-                        np.full(len(y), float(1 << _FIELD_BITS)),
-                        np.full(len(f), float(1 << (2 * _FIELD_BITS))),
-                    ]
-                )
-                for s, y, f in rows
-            ]
-        )
-        if rows
-        else _NO_TF
+def _overlap_row(
+    years: np.ndarray, salient: np.ndarray, counted: np.ndarray, bits: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """One article's row of the overlap matrix (years after the 2**bits hashed ids)."""
+    years, salient, counted = years[:_FIELD_MASK], salient[:_FIELD_MASK], counted[:_FIELD_MASK]
+    ids = np.concatenate([salient, counted, (1 << bits) + years])
+    weights = np.concatenate(
+        [
+            np.ones(len(salient)),
+            np.full(len(counted), float(1 << (2 * _FIELD_BITS))),
+            np.full(len(years), float(1 << _FIELD_BITS)),
+        ]
     )
+    return ids, weights
+
+
+def _rows_matrix(rows: list[tuple[np.ndarray, np.ndarray]]) -> sparse.csr_matrix:
+    """CSR matrix from (ids, values) rows, the ids renumbered 0..k-1 (k distinct ids)."""
+    lens = [len(r[0]) for r in rows]
+    ids = np.concatenate([r[0] for r in rows]) if rows else _NO_IDS
+    data = np.concatenate([r[1] for r in rows]) if rows else _NO_TF
+    distinct, ids = np.unique(ids, return_inverse=True)
     indptr = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
-    return sparse.csr_matrix((weights, ids, indptr), shape=(len(docs), width * 2 + 200))
+    return sparse.csr_matrix((data, ids, indptr), shape=(len(rows), len(distinct)))
+
+
+_SEEDS = {
+    name: zlib.crc32(name.encode()) for name in ("title", "body", "name", "figure", "salient", "xl")
+}
+
+
+def _hash_into(
+    acc: dict[int, float], counts: dict[str, int], seed: int, weight: float, mask: int
+) -> None:
+    """Add ``weight`` * count of every term to its hashed bucket in ``acc``."""
+    crc = zlib.crc32
+    for term, c in counts.items():
+        h = crc(term.encode(), seed) & mask
+        acc[h] = acc.get(h, 0.0) + c * weight
+
+
+def _log_weights(acc: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
+    if not acc:
+        return _NO_IDS, _NO_TF
+    ids = np.fromiter(acc.keys(), np.int64, len(acc))
+    return ids, 1.0 + np.log(np.fromiter(acc.values(), np.float64, len(acc)))
+
+
+def _hashed_set(terms: Iterable[str], seed: int, mask: int) -> np.ndarray:
+    """Sorted distinct hashed ids of ``terms``."""
+    crc = zlib.crc32
+    return np.unique(np.fromiter((crc(t.encode(), seed) & mask for t in terms), np.int64))
+
+
+def _make_doc(article: Article, f: ArticleFeatures, p: GroupingParams) -> _Doc:
+    """Everything the grouper keeps of one article, from its features (runs in the workers).
+
+    The combined vector weights each field's counts (title ``w_title_terms``, body 1, names
+    ``w_name_terms``, figures ``w_figure_terms``) before 1 + log; IDF comes later, per chunk.
+    """
+    mask = (1 << p.feature_bits) - 1
+    acc: dict[int, float] = {}
+    _hash_into(acc, f.title, _SEEDS["title"], p.w_title_terms, mask)
+    _hash_into(acc, f.body, _SEEDS["body"], 1.0, mask)
+    _hash_into(acc, f.cap_names, _SEEDS["name"], p.w_name_terms, mask)
+    _hash_into(acc, f.numbers, _SEEDS["figure"], p.w_figure_terms, mask)
+    names: dict[int, float] = {}
+    _hash_into(names, f.names, _SEEDS["xl"], 1.0, mask)
+    salient = _hashed_set(
+        (t for t, c in f.cap_tokens.items() if c >= p.salient_min_count or t in f.title_tokens),
+        _SEEDS["salient"],
+        mask,
+    )
+    counted = _hashed_set(
+        (n for n in f.numbers if n not in _SMALL_FIGURES and not _YEAR_RE.fullmatch(n)),
+        _SEEDS["figure"],
+        mask,
+    )
+    years = _years(f.figures)
+    return _Doc(
+        id=article.id,
+        lang=f.lang,
+        names=_log_weights(names),
+        years=years,
+        shingles=f.shingles,
+        published=_utc(f.published),
+        combined=_log_weights(acc),
+        salient=salient,
+        counted=counted,
+        overlap=_overlap_row(years, salient, counted, p.feature_bits),
+    )
+
+
+def _docs_of(articles: Sequence[Article], params: GroupingParams) -> list[_Doc]:
+    return [_make_doc(a, extract(a), params) for a in articles]
 
 
 def _binary(m: sparse.csr_matrix) -> sparse.csr_matrix:
     m = m.copy()
     m.data[:] = 1.0
     return m
-
-
-def _lookup(keys: np.ndarray, k: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Values ``v`` at sorted ``keys`` where ``k`` matches, 0 elsewhere."""
-    out = np.zeros(len(keys))
-    if len(keys) == 0:
-        return out
-    pos = np.searchsorted(keys, k)
-    ok = pos < len(keys)
-    ok[ok] &= keys[pos[ok]] == k[ok]
-    out[pos[ok]] = v[ok]
-    return out
-
-
-def _pair_values(m: sparse.spmatrix, n_pool: int) -> tuple[np.ndarray, np.ndarray]:
-    c = m.tocoo()
-    return c.row.astype(np.int64) * n_pool + c.col, c.data
-
-
-def _rowdot(x: sparse.csr_matrix, y: sparse.csr_matrix, a: np.ndarray, b: np.ndarray):
-    """Row-wise dot products ``x[a[k]] . y[b[k]]``."""
-    if len(a) == 0:
-        return np.zeros(0)
-    return np.asarray(x[a].multiply(y[b]).sum(axis=1)).ravel()
-
-
-def _logit(p: float) -> float:
-    return float(np.log(p / (1.0 - p)))
-
-
-def candidate_pairs(pool: list[_Doc], mats: dict, offset: int, params: GroupingParams) -> _Pairs:
-    """(new, pool) pairs likely enough to matter; the new articles are ``pool[offset:]``.
-
-    The weighted sum of the field products (sparse: only pairs sharing a vector term are
-    ever touched) bounds the model's logit from above (the other features only lower it),
-    so pairs whose bound stays below ``min_edge`` are dropped before any feature is built.
-    A pair of two new articles appears once (``b`` after ``a`` in the pool).
-    """
-    p = params
-    w = {k: np.sqrt(max(0.0, getattr(p, "w_" + k))) for k in ("title", "body", "names", "figures")}
-    wtb = np.sqrt(max(0.0, p.w_title_body) * 0.5)
-    t, bo, nm, fi = (mats[k] for k in ("title", "body", "names", "figures"))
-    # one product of stacked blocks = the weighted sum of the field cosines (and of the title
-    # of one with the body of the other): an upper bound of the logit minus the bias
-    left = sparse.hstack(
-        [w["title"] * t, w["body"] * bo, w["names"] * nm, w["figures"] * fi, wtb * t, wtb * bo],
-        format="csr",
-    )
-    right = sparse.hstack(
-        [w["title"] * t, w["body"] * bo, w["names"] * nm, w["figures"] * fi, wtb * bo, wtb * t],
-        format="csr",
-    )
-    bound = (left[offset:] @ right.T).tocoo()
-    rows, cols = bound.row.astype(np.int64), bound.col.astype(np.int64)
-    keep = bound.data >= _logit(p.min_edge) - p.w_bias
-    keep &= (cols < offset) | (cols > rows + offset)
-    a, b = rows[keep], cols[keep]
-    langs: dict[str | None, int] = {}
-    lang = np.array([langs.setdefault(d.lang, len(langs)) for d in pool], np.int64)
-    none = langs.get(None, -1)
-    if len(langs) - (none >= 0) > 1:  # several languages: names-only pairs across them
-        nn = (nm[offset:] @ nm.T).tocoo()
-        xa, xb = nn.row.astype(np.int64), nn.col.astype(np.int64)
-        ok = (xb < offset) | (xb > xa + offset)
-        ok &= (lang[xa + offset] != lang[xb]) & (lang[xa + offset] != none) & (lang[xb] != none)
-        a, b = np.concatenate([a, xa[ok]]), np.concatenate([b, xb[ok]])
-    ap = a + offset
-    vals = {k: _rowdot(mats[k], mats[k], ap, b) for k in ("title", "body", "names", "figures")}
-    vals["title_body"] = 0.5 * (_rowdot(t, bo, ap, b) + _rowdot(bo, t, ap, b))
-    years = mats["years"]
-    has = np.diff(years.indptr) > 0
-    shared = _rowdot(years, years, ap, b)
-    conflict = (has[ap] & has[b] & (shared < 0.5)).astype(np.float64)
-    sal, anyn = mats["salient"], mats["names_any"]
-    n_sal = np.diff(sal.indptr).astype(np.float64)
-    has_sal = (n_sal > 0).astype(np.float64)
-    n_sal = np.maximum(n_sal, 1.0)
-    miss = 0.5 * (
-        has_sal[ap] * (1 - _rowdot(sal, anyn, ap, b) / n_sal[ap])
-        + has_sal[b] * (1 - _rowdot(anyn, sal, ap, b) / n_sal[b])
-    )
-    days = np.array([d.day for d in pool])
-    gap = np.abs(days[ap] - days[b])
-    gap = np.where(np.isnan(gap), 0.0, np.log1p(gap))
-    cross = (lang[ap] != lang[b]) & (lang[ap] != none) & (lang[b] != none)
-    return _Pairs(a=a, b=b, gap=gap, cross=cross, year_conflict=conflict, name_miss=miss, **vals)
 
 
 def _average_linkage(
@@ -582,9 +466,7 @@ class StoryGrouper:
     ) -> None:
         self.params = params
         self.new_story_id = new_story_id or default_story_id
-        self._words = _Vocab()
-        self._names = _Vocab()
-        self._all = _Vocab()  # the combined vector's prefixed features
+        self._df = _DocFreq(params.feature_bits)
         self._n_docs = 0
         self._stories: dict[int, _Story] = {}
         self._by_id: dict[str, int] = {}
@@ -599,7 +481,8 @@ class StoryGrouper:
 
     def restore(self, story_id: str, articles: Sequence[Article]) -> None:
         """Rebuild an open story from stored articles, without re-clustering them."""
-        docs = self._encode(articles, [extract(a) for a in articles])
+        docs = _docs_of(articles, self.params)
+        self._count(docs)
         if story_id in self._by_id:
             story = self._stories[self._by_id[story_id]]
         else:
@@ -608,7 +491,7 @@ class StoryGrouper:
 
     def add(self, article: Article) -> Assignment:
         """Place one article (a batch of one: the same method as ``add_many``)."""
-        return self._place_chunk([article], [extract(article)])[0]
+        return self._place_chunk([article], _docs_of([article], self.params))[0]
 
     def add_many(self, articles: Sequence[Article]) -> list[Assignment]:
         """Group the articles together (chunk by chunk), one assignment per article, in order.
@@ -617,11 +500,11 @@ class StoryGrouper:
         dated article are closed: nothing in the chunk could join them.
         """
         out: list[Assignment] = []
-        for chunk, feats in self._feature_chunks(articles, max(1, self.params.chunk_size)):
-            dates = [d for d in (_utc(f.published) for f in feats) if d is not None]
+        for chunk, docs in self._doc_chunks(articles, max(1, self.params.chunk_size)):
+            dates = [d.published for d in docs if d.published is not None]
             if dates:
                 self.close_quiet(min(dates))
-            out += self._place_chunk(chunk, feats)
+            out += self._place_chunk(chunk, docs)
         return out
 
     def close_quiet(self, now: datetime) -> list[str]:
@@ -632,110 +515,46 @@ class StoryGrouper:
 
     # ----------------------------------------------------------------- internals
 
-    def _feature_chunks(
+    def _doc_chunks(
         self, articles: Sequence[Article], size: int
-    ) -> Iterable[tuple[Sequence[Article], list[ArticleFeatures]]]:
+    ) -> Iterable[tuple[Sequence[Article], list[_Doc]]]:
         chunks = [articles[i : i + size] for i in range(0, len(articles), size)]
         p = self.params
         if p.workers > 1 and len(articles) >= p.parallel_min_articles:
             import multiprocessing as mp
+            from functools import partial
 
             ctx = mp.get_context("spawn")
             with ctx.Pool(p.workers) as pool:
-                for chunk, feats in zip(chunks, pool.imap(_extract_all, chunks), strict=True):
-                    yield chunk, feats
+                docs = pool.imap(partial(_docs_of, params=p), chunks)
+                yield from zip(chunks, docs, strict=True)
         else:
             for chunk in chunks:
-                yield chunk, [extract(a) for a in chunk]
+                yield chunk, _docs_of(chunk, p)
 
-    def _combined(self, a: Article, f: ArticleFeatures):
-        """The combined vector's ids and weights, salient name ids, conflict figure ids.
-
-        Built from the extracted features, so it costs no second pass over the text.
-        """
-        p = self.params
-        counts: dict[str, float] = {}
-        for t, c in f.title.items():
-            counts["t:" + t] = c * p.w_title_terms
-        for t, c in f.body.items():
-            counts["b:" + t] = float(c)
-        for n, c in f.cap_names.items():
-            counts["n:" + n] = c * p.w_name_terms
-        for n, c in f.numbers.items():
-            counts["#:" + n] = c * p.w_figure_terms
-        salient = {
-            "s:" + t
-            for t, c in f.cap_tokens.items()
-            if c >= p.salient_min_count or t in f.title_tokens
-        }
-        figures = {
-            "#:" + n for n in f.numbers if n not in _SMALL_FIGURES and not _YEAR_RE.fullmatch(n)
-        }
-        combined = self._all.encode(counts)
-        ids = self._all.ids
-        extra = [k for k in salient | figures if k not in ids]
-        if extra:
-            self._all.encode(dict.fromkeys(extra, 1))
-        return (
-            combined,
-            np.array(sorted(ids[k] for k in salient), np.int64),
-            np.array(sorted(ids[k] for k in figures), np.int64),
-        )
-
-    def _encode(self, articles: Sequence[Article], feats: Sequence[ArticleFeatures]) -> list[_Doc]:
-        """Term ids per field; counts the documents' terms in the document frequencies."""
-        docs = []
-        words, names = self._words, self._names
-        seen_words, seen_names, seen_all = [], [], []
-        for a, f in zip(articles, feats, strict=True):
-            title = words.encode(f.title)
-            body = words.encode(f.body)
-            nm = names.encode(f.names)
-            fig = names.encode(f.figures)
-            published = _utc(f.published)
-            docs.append(
-                _Doc(
-                    a.id,
-                    a,
-                    f.lang,
-                    title,
-                    body,
-                    nm,
-                    fig,
-                    _years(f.figures),
-                    f.shingles,
-                    published,
-                    _days(published),
-                    *self._combined(a, f),
-                )
-            )
-            seen_words.append(np.concatenate([title[0], body[0]]))
-            seen_names.append(np.concatenate([nm[0], fig[0]]))
-            seen_all.append(docs[-1].combined[0])
-        words.count(seen_words)
-        names.count(seen_names)
-        self._all.count(seen_all)
+    def _count(self, docs: list[_Doc]) -> None:
+        """Count the documents' features in the document frequencies."""
+        self._df.count([d.combined[0] for d in docs] + [d.names[0] for d in docs])
         self._n_docs += len(docs)
-        return docs
 
-    def _matrices(self, pool: list[_Doc]) -> dict[str, sparse.csr_matrix]:
+    def _idf(self, floor: float) -> Callable[[np.ndarray], np.ndarray]:
         p = self.params
-        widf = self._words.idf(self._n_docs, p.idf_prior_docs)
-        nidf = self._names.idf(self._n_docs, p.idf_prior_docs)
-        return {
-            "title": _matrix([d.title for d in pool], widf, None),
-            "body": _matrix([d.body for d in pool], widf, p.body_terms),
-            "names": _matrix([d.names for d in pool], nidf, p.name_terms),
-            "figures": _matrix([d.figures for d in pool], nidf, p.name_terms),
-            "years": _years_matrix(pool),
-            "salient": _binary(_matrix([d.names for d in pool], nidf, p.salient_names)),
-            "names_any": _binary(_matrix([d.names for d in pool], nidf, None)),
-        }
+        return lambda ids: self._df.idf(ids, self._n_docs, p.idf_prior_docs, floor)
 
-    def pair_probability(self, pairs: _Pairs) -> np.ndarray:
-        p = self.params
-        z = p.w_bias + pairs.features() @ np.array([getattr(p, k) for k in MODEL_FEATURES])
-        return np.where(pairs.cross, 0.0, _sigmoid(z))
+    def _cross_pairs(self, pool: list[_Doc], offset: int) -> tuple[np.ndarray, np.ndarray]:
+        """(new, pool) pairs of articles in two known languages sharing one of their top names.
+
+        Names get IDF with a floor of 1, so a name every article uses still links.
+        """
+        nm = _binary(_matrix([d.names for d in pool], self._idf(1.0), self.params.name_terms))
+        prod = (nm[offset:] @ nm.T).tocoo()
+        a, b = prod.row.astype(np.int64), prod.col.astype(np.int64)
+        langs: dict[str | None, int] = {}
+        lang = np.array([langs.setdefault(d.lang, len(langs)) for d in pool], np.int64)
+        none = langs.get(None, -1)
+        ok = (b < offset) | (b > a + offset)
+        ok &= (lang[a + offset] != lang[b]) & (lang[a + offset] != none) & (lang[b] != none)
+        return a[ok], b[ok]
 
     def combined_edges(
         self, pool: list[_Doc], offset: int
@@ -747,9 +566,8 @@ class StoryGrouper:
         bounds the memory of the products.
         """
         p = self.params
-        idf = self._all.idf(self._n_docs, p.idf_prior_docs, p.combined_idf_floor)
-        x = _matrix([d.combined for d in pool], idf, None)
-        overlap = _overlap_matrix(pool, len(idf))
+        x = _matrix([d.combined for d in pool], self._idf(p.combined_idf_floor), None)
+        overlap = _rows_matrix([d.overlap for d in pool])
         overlap_t = _binary(overlap).T.tocsr()
         x_t = x.T.tocsr()
         n_sal = np.array([len(d.salient) for d in pool], np.float64)
@@ -759,9 +577,10 @@ class StoryGrouper:
         parts = []
         for lo in range(offset, len(pool), step):
             hi = min(len(pool), lo + step)
-            prod = (x[lo:hi] @ x_t).tocoo()
-            strong = prod.data >= p.min_similarity  # most entries are weak: drop them first
-            a, b = prod.row[strong].astype(np.int64), prod.col[strong].astype(np.int64)
+            prod = x[lo:hi] @ x_t
+            strong = np.flatnonzero(prod.data >= p.min_similarity)  # most entries are weak
+            a = np.searchsorted(prod.indptr, strong, side="right") - 1
+            b = prod.indices[strong].astype(np.int64)
             cos = prod.data[strong]
             keep = (b < offset) | (b > a + lo)
             a, b, cos = a[keep], b[keep], cos[keep]
@@ -792,23 +611,20 @@ class StoryGrouper:
             node_of += [node] * len(story.members)
         return pool + new, node_of
 
-    def _place_chunk(
-        self, chunk: Sequence[Article], feats: Sequence[ArticleFeatures]
-    ) -> list[Assignment]:
+    def _place_chunk(self, chunk: Sequence[Article], new: list[_Doc]) -> list[Assignment]:
         p = self.params
         self._clock += 1
-        new = self._encode(chunk, feats)
+        self._count(new)
+        for a, d in zip(chunk, new, strict=True):
+            d.article = a
         stories = list(self._stories.values())
         pool, node_of = self._pool(new)
         offset = len(node_of)
         n_locked = len(stories)
         node_of += range(n_locked, n_locked + len(new))
         node = np.array(node_of, np.int64)
-        # The per-field pair model is only needed to join clusters across languages.
         several_languages = len({d.lang for d in pool if d.lang}) > 1
-        pairs = (
-            candidate_pairs(pool, self._matrices(pool), offset, p) if several_languages else None
-        )
+        xa, xb = self._cross_pairs(pool, offset) if several_languages else (_NO_IDS, _NO_IDS)
         a, b, prob = self.combined_edges(pool, offset)
         keep = np.ones(len(prob), bool)
         # cap the edges per new article at the max_edges strongest
@@ -819,15 +635,15 @@ class StoryGrouper:
             order = order[np.arange(len(order)) - first < p.max_edges]
             keep = np.zeros(len(prob), bool)
             keep[order] = True
-        dups = self._near_duplicates(_Pairs(a=a, b=b, body=prob), pool, offset)
+        dups = self._near_duplicates(a, b, prob, pool, offset)
         sizes = [len(s.members) for s in stories] + [1] * len(new)
         edges = zip(
             (a[keep] + n_locked).tolist(), node[b[keep]].tolist(), prob[keep].tolist(), strict=True
         )
         pre = [(i + n_locked, int(node[j])) for i, j in dups.items()]
         roots = _average_linkage(n_locked, sizes, edges, p.link_threshold, pre, p.attach_threshold)
-        if pairs is not None and pairs.cross.any():
-            roots = self._cross_language(roots, pairs, pool, node, n_locked)
+        if len(xa):
+            roots = self._cross_language(roots, xa, xb, pool, node, n_locked)
         # scores: mean probability of each new article with its cluster's other pool members
         root_arr = np.array(roots, np.int64)
         same = root_arr[a + n_locked] == root_arr[node[b]]
@@ -866,16 +682,24 @@ class StoryGrouper:
         return out
 
     def _cross_language(
-        self, roots: list[int], pairs: _Pairs, pool: list[_Doc], node: np.ndarray, n_locked: int
+        self,
+        roots: list[int],
+        a: np.ndarray,
+        b: np.ndarray,
+        pool: list[_Doc],
+        node: np.ndarray,
+        n_locked: int,
     ) -> list[int]:
-        """Join clusters with no language in common on their shared names (see params)."""
+        """Join clusters with no language in common on their shared names (see params).
+
+        ``a``, ``b``: the (new, pool) candidate pairs of :meth:`_cross_pairs`.
+        """
         p = self.params
-        m = pairs.cross & (pairs.names > 0)
         links = {
             (min(u, v), max(u, v))
             for u, v in zip(
-                [roots[i] for i in (pairs.a[m] + n_locked).tolist()],
-                [roots[i] for i in node[pairs.b[m]].tolist()],
+                [roots[i] for i in (a + n_locked).tolist()],
+                [roots[i] for i in node[b].tolist()],
                 strict=True,
             )
             if u != v and not (u < n_locked and v < n_locked)
@@ -917,13 +741,15 @@ class StoryGrouper:
             names[ru] |= names[rv]
         return [find(r) if r in parent else r for r in roots]
 
-    def _near_duplicates(self, pairs: _Pairs, pool: list[_Doc], offset: int) -> dict[int, int]:
+    def _near_duplicates(
+        self, a: np.ndarray, b: np.ndarray, sim: np.ndarray, pool: list[_Doc], offset: int
+    ) -> dict[int, int]:
         """New article index -> pool index of the earliest near-copy of it (stories first)."""
         p = self.params
         out: dict[int, int] = {}
-        cand = np.flatnonzero(pairs.body >= p.neardup_min_cosine)
-        for k in cand[np.lexsort((pairs.b[cand], pairs.a[cand]))].tolist():
-            i, j = int(pairs.a[k]), int(pairs.b[k])
+        cand = np.flatnonzero(sim >= p.neardup_min_cosine)
+        for k in cand[np.lexsort((b[cand], a[cand]))].tolist():
+            i, j = int(a[k]), int(b[k])
             if j >= offset:  # another new article: the earlier one is the original
                 if j - offset < i:
                     continue  # handled from the other side (pairs hold a < b)
@@ -974,10 +800,6 @@ class StoryGrouper:
         story = self._stories.pop(num)
         del self._by_id[story.id]
         return story.id
-
-
-def _extract_all(articles: Sequence[Article]) -> list[ArticleFeatures]:
-    return [extract(a) for a in articles]
 
 
 def cluster_articles(
