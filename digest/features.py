@@ -61,16 +61,17 @@ class ArticleFeatures:
     lang: str | None
     title: Counter  # stemmed content terms of the title
     body: Counter  # stemmed content terms of the body (first BODY_MAX_WORDS words)
-    names: Counter  # folded names (single capitalized tokens and whole sequences)
-    figures: Counter  # numbers as written, '#'-prefixed ("#7.1", "#2013")
     shingles: np.ndarray  # sorted hashes of folded word n-grams of the body (near-duplicates)
     published: datetime | None
-    # For the combined similarity: every capitalized sequence as written (Title Case headlines
-    # included), folded; its tokens (stop words out); the tokens seen in the title; numbers.
+    # Every capitalized sequence as written (Title Case headlines included), folded; its
+    # tokens (stop words out); the tokens seen in the title; numbers as written ("7.1", "2013").
     cap_names: Counter = field(default_factory=Counter)
     cap_tokens: Counter = field(default_factory=Counter)
     title_tokens: frozenset = frozenset()
     numbers: Counter = field(default_factory=Counter)
+    # Names for cross-language joins: the non-stop tokens of the capitalized sequences and the
+    # sequences of those tokens (a Title Case headline's words left out: they are not names).
+    names: Counter = field(default_factory=Counter)
 
 
 # Combining marks left by NFKD (accents): the blocks unicodedata.combining() flags in Latin text.
@@ -133,42 +134,6 @@ def _is_title_case_headline(tokens: list[str]) -> bool:
 
 
 _UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de"
-_NAME_TOKEN = rf"[{_UPPER}][^\W_]*(?:['’.-][^\W_]+)*"
-# A name: capitalized tokens separated by single spaces, possibly with a joiner inside
-# ("Bank of America"); or a figure ("7.1", "1,500", "2013").
-_JOINERS_RE = "|".join(sorted(_NAME_JOINERS))
-_NAME_RE = re.compile(
-    rf"(?<![^\W_])(?:{_NAME_TOKEN}(?:[ ](?:(?:{_JOINERS_RE})[ ])?{_NAME_TOKEN})*"
-    rf"|\d+(?:[.,]\d+)*)"
-)
-
-
-def names_and_figures(text: str, lang: str | None, max_chars: int | None = None) -> list[str]:
-    """Capitalized sequences (each token and the whole sequence) and figures, folded.
-
-    Stop words inside a capitalized run are dropped ("The", "After", "Setelah" at a sentence
-    start); figures are prefixed with '#' and keep their separators ("#7.1", "#1.500").
-    """
-    stops = stop_words(lang)
-    if max_chars is not None:
-        text = text[:max_chars]
-    out: list[str] = []
-    append = out.append
-    for m in _NAME_RE.finditer(text):
-        span = m.group()
-        if span[0].isdigit():
-            append("#" + span)
-            continue
-        folded = span.lower() if span.isascii() else fold_text(span)
-        toks = [t for t in folded.split(" ") if t not in stops and len(t) > 1]
-        if not toks:
-            continue
-        for t in toks:
-            if t not in _NAME_JOINERS:
-                append(t)
-        if len(toks) > 1:
-            append(" ".join(toks))
-    return out
 
 
 class _TokenHash(dict):
@@ -213,28 +178,43 @@ def article_language(article: Article) -> str | None:
     return detect_language(f"{article.title}\n{article.text}")
 
 
-_CAP_RE = re.compile(r"\b[A-Z][\w'’-]+(?:\s+(?:[A-Z][\w'’-]+|of|de|van|bin|al))*")
+# A capitalized sequence: capitalized words (2+ characters, accented Latin capitals included)
+# separated by spaces, with the joiners of names in English and Indonesian-Malay names
+# ("Gulf of Aden", "Ibnu bin Sina"); not "di" or "la": they join ordinary words too.
+_CAP_RE = re.compile(rf"\b[{_UPPER}][\w'’-]+(?:\s+(?:[{_UPPER}][\w'’-]+|of|de|van|bin|al))*")
 _NUMBER_RE = re.compile(r"\b\d+(?:[.,]\d+)*\b")
 
 
-def capitalized(title: str, text: str, lang: str | None) -> tuple[Counter, Counter, frozenset]:
-    """Capitalized sequences of title and text (folded, 3+ chars), their non-stop-word tokens,
-    and the tokens found in the title."""
+def capitalized(
+    title: str, text: str, lang: str | None
+) -> tuple[Counter, Counter, frozenset, Counter]:
+    """One pass over the capitalized sequences of title and text: the sequences (folded,
+    3+ chars), their non-stop-word tokens, the tokens found in the title, and the names
+    for cross-language joins (see :class:`ArticleFeatures`)."""
     stops = stop_words(lang)
     names: Counter = Counter()
     tokens: Counter = Counter()
+    xnames: Counter = Counter()
     in_title: set[str] = set()
+    headline = _is_title_case_headline(WORD_RE.findall(title))
     for where, chunk in ((0, title), (1, text)):
         for m in _CAP_RE.finditer(chunk):
             name = fold_text(m.group(0))
             if len(name) > 2:
                 names[name] += 1
-            for tok in name.split():
-                if len(tok) > 2 and tok not in stops:
+            kept = [t for t in name.split() if t not in stops and t not in _NAME_JOINERS]
+            for tok in kept:
+                if len(tok) > 2:
                     tokens[tok] += 1
                     if where == 0:
                         in_title.add(tok)
-    return names, tokens, frozenset(in_title)
+            if where == 0 and headline:
+                continue
+            kept = [t for t in kept if len(t) > 1]
+            xnames.update(kept)
+            if len(kept) > 1:
+                xnames[" ".join(kept)] += 1
+    return names, tokens, frozenset(in_title), xnames
 
 
 def extract(article: Article) -> ArticleFeatures:
@@ -242,22 +222,17 @@ def extract(article: Article) -> ArticleFeatures:
     lang = article_language(article)
     title = article.title or ""
     text = article.text or ""
-    title_tokens = WORD_RE.findall(title)
-    names = [] if _is_title_case_headline(title_tokens) else names_and_figures(title, lang)
-    names += names_and_figures(text, lang, BODY_MAX_WORDS * 7)
-    figures = [n for n in names if n[0] == "#"]
     body_tokens = WORD_RE.findall(fold_text(text))[:BODY_MAX_WORDS]
-    cap_names, cap_tokens, title_cap = capitalized(title, text, lang)
+    cap_names, cap_tokens, title_cap, names = capitalized(title, text, lang)
     return ArticleFeatures(
         cap_names=cap_names,
         cap_tokens=cap_tokens,
         title_tokens=title_cap,
         numbers=Counter(_NUMBER_RE.findall(title + "\n" + text)),
+        names=names,
         lang=lang,
         title=Counter(content_terms(title, lang)),
         body=Counter(_filter_terms(body_tokens, lang)),
-        names=Counter(n for n in names if n[0] != "#"),
-        figures=Counter(figures),
         shingles=shingles(body_tokens),
         published=article.published,
     )

@@ -233,13 +233,9 @@ def _matrix(
     return sparse.csr_matrix((data, ids, indptr), shape=(n, len(distinct)))
 
 
-def _years(figures: dict[str, int]) -> np.ndarray:
-    out = [
-        int(t[1:]) - 1900
-        for t in figures
-        if len(t) == 5 and t[1:3] in ("19", "20") and t[1:].isdigit()
-    ]
-    return np.array(out, np.int64)
+def _years(numbers: dict[str, int]) -> np.ndarray:
+    """Years 1900-2099 among the numbers, minus 1900."""
+    return np.array([int(t) - 1900 for t in numbers if _YEAR_RE.fullmatch(t)], np.int64)
 
 
 _SMALL_FIGURES = frozenset({"1", "2", "3"})  # too common to tell two events apart
@@ -333,7 +329,7 @@ def _make_doc(article: Article, f: ArticleFeatures, p: GroupingParams) -> _Doc:
         _SEEDS["figure"],
         mask,
     )
-    years = _years(f.figures)
+    years = _years(f.numbers)
     return _Doc(
         id=article.id,
         lang=f.lang,
