@@ -32,9 +32,11 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import os
 import re
 import zlib
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -112,7 +114,7 @@ class GroupingParams:
     # batch (five articles of one story) does not call its shared words uninformative.
     idf_prior_docs: float = 100.0
     name_terms: int = 40  # cross-language candidates share one of their top names by TF-IDF
-    max_edges: int = 40  # strongest edges kept per new article
+    max_edges: int = 20  # strongest edges kept per new article (see below)
 
     # --- near-duplicates (syndicated copies) ------------------------------------------------
     # Share of the smaller article's 4-word shingles found in the other: wire copies score
@@ -125,9 +127,11 @@ class GroupingParams:
 
     # --- bounds -----------------------------------------------------------------------------
     chunk_size: int = 2000  # articles grouped together; bounds memory, keeps time linear
-    story_members: int = 10  # most recent articles of an open story kept for linking
+    story_members: int = 8  # most recent articles of an open story kept for linking
     max_open_stories: int = 5000  # hard memory bound: the quietest stories close beyond it
-    workers: int = 1  # processes extracting features in add_many (>1 only for big batches)
+    # processes extracting features in add_many (>1 only for big batches), and threads
+    # computing the similarities of a chunk
+    workers: int = 1
     parallel_min_articles: int = 5000  # batches smaller than this never start processes
 
     # --- stories ------------------------------------------------------------------------------
@@ -277,6 +281,8 @@ def _rows_matrix(rows: list[tuple[np.ndarray, np.ndarray]]) -> sparse.csr_matrix
     return sparse.csr_matrix((data, ids, indptr), shape=(len(rows), len(distinct)))
 
 
+_WORKER_NICENESS = 10  # feature worker processes yield the CPU to the placing process
+
 _SEEDS = {
     name: zlib.crc32(name.encode()) for name in ("title", "body", "name", "figure", "salient", "xl")
 }
@@ -344,8 +350,42 @@ def _make_doc(article: Article, f: ArticleFeatures, p: GroupingParams) -> _Doc:
     )
 
 
+def _lower_priority() -> None:
+    if hasattr(os, "nice"):  # POSIX only
+        os.nice(_WORKER_NICENESS)
+
+
 def _docs_of(articles: Sequence[Article], params: GroupingParams) -> list[_Doc]:
     return [_make_doc(a, extract(a), params) for a in articles]
+
+
+def _strongest_edges(
+    a: np.ndarray, b: np.ndarray, sim: np.ndarray, offset: int, k: int
+) -> np.ndarray:
+    """Mask of the edges among the ``k`` strongest of one of their new articles.
+
+    An edge between two new articles counts for both, so the mask does not depend on the
+    order of the articles in the chunk (ties apart).
+    """
+    both = np.flatnonzero(b >= offset)
+    owner = np.concatenate([a, b[both] - offset])
+    edge = np.concatenate([np.arange(len(a)), both])
+    order = np.lexsort((edge, -np.concatenate([sim, sim[both]]), owner))
+    first = np.searchsorted(owner[order], owner[order], side="left")
+    keep = np.zeros(len(a), bool)
+    keep[edge[order[np.arange(len(order)) - first < k]]] = True
+    return keep
+
+
+def _common_count(s1: np.ndarray, s2: np.ndarray) -> int:
+    """Number of values in both sorted arrays of distinct values."""
+    if len(s1) > len(s2):
+        s1, s2 = s2, s1
+    if not len(s1):
+        return 0
+    pos = np.searchsorted(s2, s1)
+    pos[pos == len(s2)] = 0
+    return int(np.count_nonzero(s2[pos] == s1))
 
 
 def _binary(m: sparse.csr_matrix) -> sparse.csr_matrix:
@@ -520,8 +560,10 @@ class StoryGrouper:
             import multiprocessing as mp
             from functools import partial
 
+            # The workers run at a lower priority: the placement of each chunk (one process)
+            # is the critical path, extraction fills whatever CPU it leaves.
             ctx = mp.get_context("spawn")
-            with ctx.Pool(p.workers) as pool:
+            with ctx.Pool(p.workers, initializer=_lower_priority) as pool:
                 docs = pool.imap(partial(_docs_of, params=p), chunks)
                 yield from zip(chunks, docs, strict=True)
         else:
@@ -570,9 +612,9 @@ class StoryGrouper:
         has_y = np.array([len(d.years) > 0 for d in pool])
         has_f = np.array([len(d.counted) > 0 for d in pool])
         step = max(1, _BLOCK_CELLS // max(1, len(pool)))
-        parts = []
-        for lo in range(offset, len(pool), step):
-            hi = min(len(pool), lo + step)
+        blocks = [(lo, min(len(pool), lo + step)) for lo in range(offset, len(pool), step)]
+
+        def block(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             prod = x[lo:hi] @ x_t
             strong = np.flatnonzero(prod.data >= p.min_similarity)  # most entries are weak
             a = np.searchsorted(prod.indptr, strong, side="right") - 1
@@ -593,9 +635,16 @@ class StoryGrouper:
             factor *= np.where(no_fig, 1.0 - p.figure_conflict, 1.0)
             sim = cos * factor
             ok = sim >= p.min_similarity
-            parts.append((ap[ok] - offset, b[ok], sim[ok]))
-        if not parts:
+            return ap[ok] - offset, b[ok], sim[ok]
+
+        if not blocks:
             return _NO_IDS, _NO_IDS, _NO_TF
+        threads = min(p.workers, len(blocks))
+        if threads > 1:  # sparse products and large numpy operations release the GIL
+            with ThreadPoolExecutor(threads) as ex:
+                parts = list(ex.map(lambda lh: block(*lh), blocks))
+        else:
+            parts = [block(lo, hi) for lo, hi in blocks]
         return tuple(np.concatenate(c) for c in zip(*parts, strict=True))
 
     def _pool(self, new: list[_Doc]) -> tuple[list[_Doc], list[int]]:
@@ -622,15 +671,7 @@ class StoryGrouper:
         several_languages = len({d.lang for d in pool if d.lang}) > 1
         xa, xb = self._cross_pairs(pool, offset) if several_languages else (_NO_IDS, _NO_IDS)
         a, b, prob = self.combined_edges(pool, offset)
-        keep = np.ones(len(prob), bool)
-        # cap the edges per new article at the max_edges strongest
-        if keep.sum() > p.max_edges:
-            idx = np.flatnonzero(keep)
-            order = idx[np.lexsort((-prob[idx], a[idx]))]
-            first = np.searchsorted(a[order], a[order], side="left")
-            order = order[np.arange(len(order)) - first < p.max_edges]
-            keep = np.zeros(len(prob), bool)
-            keep[order] = True
+        keep = _strongest_edges(a, b, prob, offset, p.max_edges)
         dups = self._near_duplicates(a, b, prob, pool, offset)
         sizes = [len(s.members) for s in stories] + [1] * len(new)
         edges = zip(
@@ -756,8 +797,7 @@ class StoryGrouper:
             small = min(len(s1), len(s2))
             if small < p.neardup_min_shingles:
                 continue
-            common = len(np.intersect1d(s1, s2, assume_unique=True))
-            if common >= p.neardup_containment * small:
+            if _common_count(s1, s2) >= p.neardup_containment * small:
                 out[i] = j
         return out
 
