@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = 30.0
     email_from: str = "newsdigest@localhost"
     email_to: str = ""
+    # Seconds to wait before each new attempt when the SMTP server fails (one per retry).
+    email_retry_delays: list[float] = Field(default_factory=lambda: [10.0, 60.0])
 
     @property
     def email_recipients(self) -> list[str]:

@@ -174,7 +174,7 @@ def digest_task(
     return DigestResult(path=str(path), stories=len(view.stories)), view
 
 
-@task(name="email", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[10, 60])
+@task(name="email", cache_policy=NO_CACHE)
 def send_email_task(view: DigestView) -> int:
     """Send the digest to NEWSDIGEST_EMAIL_TO; returns the number of recipients."""
     n = send_digest_email(view, get_settings())
@@ -194,7 +194,10 @@ def make_digest(
     result.groups = asdict(groups)
     if settings.email_recipients:
         try:
-            result.emailed = send_email_task(view)
+            delays = settings.email_retry_delays
+            result.emailed = send_email_task.with_options(
+                retries=len(delays), retry_delay_seconds=delays or 0
+            )(view)
         except Exception as exc:  # the digest is written and recorded; delivery is reported
             get_run_logger().error("email not sent: %s", exc)
             result.email_error = str(exc)

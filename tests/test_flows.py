@@ -67,7 +67,9 @@ def test_email_failure_is_reported_and_the_digest_still_written(
 ):
     from flows.pipeline import daily_digest
 
-    settings_env(SMTP_HOST="127.0.0.1", SMTP_PORT=1, EMAIL_TO="reader@example.com")
+    settings_env(
+        SMTP_HOST="127.0.0.1", SMTP_PORT=1, EMAIL_TO="reader@example.com", EMAIL_RETRY_DELAYS="[0]"
+    )
     result = daily_digest(sources=[str(seeds_dir)], db_url=sqlite_url, out_dir=str(tmp_path))
     assert result["digest"]["stories"] == 1
     assert "127.0.0.1:1" in result["digest"]["email_error"]
