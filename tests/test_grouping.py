@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from digest.grouping import Assignment, StoryGrouper, cluster_articles, default_story_id
+import numpy as np
+
+from digest.grouping import (
+    Assignment,
+    StoryGrouper,
+    _common_count,
+    _strongest_edges,
+    cluster_articles,
+    default_story_id,
+)
 from digest.models import Article
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
@@ -194,3 +203,34 @@ def test_cluster_articles_matches_add_many():
     stateful = [r.story_id for r in StoryGrouper().add_many(arts)]
     assert stateless == stateful
     assert len(set(stateless)) == 4
+
+
+def test_partition_does_not_depend_on_the_order_within_a_batch():
+    arts = [*seeds(), HARRIS_EN, XI_EN, *QUAKES]
+    expected = partition([r.story_id for r in StoryGrouper().add_many(arts)])
+    for order in (arts[::-1], arts[3:] + arts[:3], arts[1::2] + arts[::2]):
+        ids = [r.story_id for r in StoryGrouper().add_many(order)]
+        by_article = dict(zip([a.id for a in order], ids, strict=True))
+        got = partition([by_article[a.id] for a in arts])
+        assert got == expected
+
+
+def test_edge_cap_counts_an_edge_between_two_new_articles_for_both():
+    # new articles 0 and 1 (offset 0); 0 has three edges, 1 only the one it shares with 0
+    a = np.array([0, 0, 0])
+    b = np.array([1, 2, 3])
+    sim = np.array([0.1, 0.5, 0.4])
+    keep = _strongest_edges(a, b, sim, offset=0, k=2)
+    # weakest edge of article 0, but the strongest (only) one of article 1: kept
+    assert keep.tolist() == [True, True, True]
+    # the same edges to old pool articles (indices below offset): only article 0's top 2
+    keep = _strongest_edges(a, b, sim, offset=10, k=2)
+    assert keep.tolist() == [False, True, True]
+
+
+def test_common_count_of_sorted_distinct_arrays():
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        x = np.unique(rng.integers(0, 50, rng.integers(0, 30))).astype(np.uint64)
+        y = np.unique(rng.integers(0, 50, rng.integers(0, 30))).astype(np.uint64)
+        assert _common_count(x, y) == len(set(x.tolist()) & set(y.tolist()))
