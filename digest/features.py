@@ -198,22 +198,24 @@ def capitalized(
     in_title: set[str] = set()
     headline = _is_title_case_headline(WORD_RE.findall(title))
     for where, chunk in ((0, title), (1, text)):
-        for m in _CAP_RE.finditer(chunk):
-            name = fold_text(m.group(0))
+        # each distinct sequence once, with its count: names repeat within an article
+        for span, c in Counter(_CAP_RE.findall(chunk)).items():
+            name = fold_text(span)
             if len(name) > 2:
-                names[name] += 1
+                names[name] += c
             kept = [t for t in name.split() if t not in stops and t not in _NAME_JOINERS]
             for tok in kept:
                 if len(tok) > 2:
-                    tokens[tok] += 1
+                    tokens[tok] += c
                     if where == 0:
                         in_title.add(tok)
             if where == 0 and headline:
                 continue
             kept = [t for t in kept if len(t) > 1]
-            xnames.update(kept)
+            for tok in kept:
+                xnames[tok] += c
             if len(kept) > 1:
-                xnames[" ".join(kept)] += 1
+                xnames[" ".join(kept)] += c
     return names, tokens, frozenset(in_title), xnames
 
 

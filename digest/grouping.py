@@ -219,10 +219,31 @@ class _DocFreq:
         return np.log((n_docs + prior_docs + 1.0) / (self.df[ids] + 1.0)) + floor
 
 
+class _Renumber:
+    """Renumbers a chunk's hashed ids to 0..k-1 in linear time with a reusable slot array
+    (``np.unique`` sorts: it was a tenth of the placing time at scale)."""
+
+    def __init__(self, size: int) -> None:
+        self.slot = np.zeros(size, np.int32)
+
+    def __call__(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(distinct ids, position of each id among them)."""
+        pos = np.arange(len(ids), dtype=np.int32)
+        self.slot[ids] = pos  # one occurrence of each id wins its slot
+        distinct = ids[self.slot[ids] == pos]
+        self.slot[distinct] = np.arange(len(distinct), dtype=np.int32)
+        return distinct, self.slot[ids]
+
+
+def _sorted_renumber(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return np.unique(ids, return_inverse=True)
+
+
 def _matrix(
     fields: list[tuple[np.ndarray, np.ndarray]],
     idf: Callable[[np.ndarray], np.ndarray],
     top: int | None,
+    renumber: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] = _sorted_renumber,
 ) -> sparse.csr_matrix:
     """Row-normalized TF-IDF matrix over the fields' ids renumbered 0..k-1 (k distinct ids),
     each row truncated to its ``top`` heaviest terms."""
@@ -230,7 +251,7 @@ def _matrix(
     lens = np.fromiter((len(f[0]) for f in fields), np.int64, n)
     ids = np.concatenate([f[0] for f in fields]) if n else _NO_IDS
     data = np.concatenate([f[1] for f in fields]) if n else _NO_TF
-    distinct, ids = np.unique(ids, return_inverse=True)
+    distinct, ids = renumber(ids)
     data = data * idf(distinct)[ids]
     rows = np.repeat(np.arange(n), lens)
     if top is not None and len(data) and lens.max() > top:
@@ -280,12 +301,15 @@ def _overlap_row(
     return ids, weights
 
 
-def _rows_matrix(rows: list[tuple[np.ndarray, np.ndarray]]) -> sparse.csr_matrix:
+def _rows_matrix(
+    rows: list[tuple[np.ndarray, np.ndarray]],
+    renumber: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] = _sorted_renumber,
+) -> sparse.csr_matrix:
     """CSR matrix from (ids, values) rows, the ids renumbered 0..k-1 (k distinct ids)."""
     lens = [len(r[0]) for r in rows]
     ids = np.concatenate([r[0] for r in rows]) if rows else _NO_IDS
     data = np.concatenate([r[1] for r in rows]) if rows else _NO_TF
-    distinct, ids = np.unique(ids, return_inverse=True)
+    distinct, ids = renumber(ids)
     indptr = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
     return sparse.csr_matrix((data, ids, indptr), shape=(len(rows), len(distinct)))
 
@@ -512,6 +536,7 @@ class StoryGrouper:
         self.params = params
         self.new_story_id = new_story_id or default_story_id
         self._df = _DocFreq(params.feature_bits)
+        self._renumber = _Renumber((1 << params.feature_bits) + _YEAR_SPAN)
         self._n_docs = 0
         self._stories: dict[int, _Story] = {}
         self._by_id: dict[str, int] = {}
@@ -593,7 +618,8 @@ class StoryGrouper:
 
         Names get IDF with a floor of 1, so a name every article uses still links.
         """
-        nm = _binary(_matrix([d.names for d in pool], self._idf(1.0), self.params.name_terms))
+        names = [d.names for d in pool]
+        nm = _binary(_matrix(names, self._idf(1.0), self.params.name_terms, self._renumber))
         prod = (nm[offset:] @ nm.T).tocoo()
         a, b = prod.row.astype(np.int64), prod.col.astype(np.int64)
         langs: dict[str | None, int] = {}
@@ -613,8 +639,10 @@ class StoryGrouper:
         bounds the memory of the products.
         """
         p = self.params
-        x = _matrix([d.combined for d in pool], self._idf(p.combined_idf_floor), None)
-        overlap = _rows_matrix([d.overlap for d in pool])
+        x = _matrix(
+            [d.combined for d in pool], self._idf(p.combined_idf_floor), None, self._renumber
+        )
+        overlap = _rows_matrix([d.overlap for d in pool], self._renumber)
         overlap_t = _binary(overlap).T.tocsr()
         x_t = x.T.tocsr()
         n_sal = np.array([len(d.salient) for d in pool], np.float64)
