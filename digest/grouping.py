@@ -579,7 +579,10 @@ class StoryGrouper:
 
     def close_quiet(self, now: datetime) -> list[str]:
         """Close the stories whose last article is older than ``params.quiet_days``."""
-        limit = _utc(now) - timedelta(days=self.params.quiet_days)
+        try:
+            limit = _utc(now) - timedelta(days=self.params.quiet_days)
+        except OverflowError:  # a window longer than the calendar: nothing ever closes
+            return []
         closed = [num for num, s in self._stories.items() if s.last is not None and s.last < limit]
         return [self._close(num) for num in closed]
 
