@@ -206,10 +206,13 @@ def streamed(arts: list[Article], params: GroupingParams = DEFAULT_PARAMS) -> li
     """The dev set fed incrementally: one add_many call per STREAM_BATCH articles."""
     grouping_module.extract = _cached_extract
     g = StoryGrouper(params)
-    out = []
+    story = {}
     for i in range(0, len(arts), STREAM_BATCH):
-        out += [a.story_id for a in g.add_many(arts[i : i + STREAM_BATCH])]
-    return out
+        batch = arts[i : i + STREAM_BATCH]
+        story.update((a.id, r.story_id) for a, r in zip(batch, g.add_many(batch), strict=True))
+    for article_id, _, to in g.moves:  # earlier articles the later evidence re-placed
+        story[article_id] = to
+    return [story[a.id] for a in arts]
 
 
 def _sh(arts, gold, seed):

@@ -144,6 +144,13 @@ class GroupingParams:
     parallel_min_articles: int = 5000  # batches smaller than this never start processes
 
     # --- stories ------------------------------------------------------------------------------
+    # Each chunk is clustered together with the open stories' most recently placed articles
+    # (among the story_members each keeps), up to this many articles in all; those may change
+    # story (``StoryGrouper.moves``), so a small batch does not decide with a small batch's
+    # evidence. ECB+ train fed in batches of 25 in date order, mean B-cubed F1 over 5 orders:
+    # 0 (off): 0.875, 150: 0.899, 300: 0.913, 400: 0.918, 600: 0.917, 1000: 0.917. A batch
+    # of chunk_size articles re-decides nothing (no cost at scale).
+    recluster_window: int = 500
     quiet_days: float = 3.0  # a story closes this long after its last article (DESIGN.md)
 
 
@@ -160,7 +167,11 @@ class Assignment:
 
 def default_story_id(article: Article) -> str:
     """Deterministic story id from the story's first article."""
-    return "s-" + hashlib.sha1(article.id.encode("utf-8")).hexdigest()[:12]
+    return default_story_id_of(article.id)
+
+
+def default_story_id_of(article_id: str) -> str:
+    return "s-" + hashlib.sha1(article_id.encode("utf-8")).hexdigest()[:12]
 
 
 def _utc(dt: datetime | None) -> datetime | None:
@@ -189,6 +200,7 @@ class _Doc:
     overlap: tuple[np.ndarray, np.ndarray]  # row of the overlap matrix (see _overlap_row)
     article: Article | None = None  # only while its chunk is being placed
     story: int = -1
+    placed: int = 0  # placement order, higher is later (0: never decided again)
 
 
 @dataclass
@@ -542,6 +554,11 @@ class StoryGrouper:
         self._by_id: dict[str, int] = {}
         self._next_num = 0
         self._clock = 0
+        # Re-decided articles that changed story: (article id, from story, to story), and
+        # stories left empty by those moves: emptied id -> the story that took its last one.
+        self.moves: list[tuple[str, str, str]] = []
+        self._serial = 0  # placement counter (see _Doc.placed)
+        self.merged: dict[str, str] = {}
 
     # ----------------------------------------------------------------- public interface
 
@@ -549,10 +566,20 @@ class StoryGrouper:
     def open_story_ids(self) -> list[str]:
         return [s.id for s in self._stories.values()]
 
-    def restore(self, story_id: str, articles: Sequence[Article]) -> None:
-        """Rebuild an open story from stored articles, without re-clustering them."""
+    def restore(
+        self, story_id: str, articles: Sequence[Article], placed: Sequence[int] | None = None
+    ) -> None:
+        """Rebuild an open story from stored articles, without re-clustering them.
+
+        ``placed``: the order in which they were placed (higher: later; see recluster_window);
+        without it they are never decided again.
+        """
         docs = _docs_of(articles, self.params)
         self._count(docs)
+        if placed is not None:
+            for d, rank in zip(docs, placed, strict=True):
+                d.placed = rank
+                self._serial = max(self._serial, rank)
         if story_id in self._by_id:
             story = self._stories[self._by_id[story_id]]
         else:
@@ -687,14 +714,29 @@ class StoryGrouper:
             parts = [block(lo, hi) for lo, hi in blocks]
         return tuple(np.concatenate(c) for c in zip(*parts, strict=True))
 
-    def _pool(self, new: list[_Doc]) -> tuple[list[_Doc], list[int]]:
-        """Recent members of the open stories, then the new articles; story nodes per member."""
+    def _recent(self, n_new: int) -> list[_Doc]:
+        """Open stories' members placed most recently, to decide again with the new articles:
+        ``recluster_window`` articles in all, the new ones included."""
+        budget = self.params.recluster_window - n_new
+        if budget <= 0:
+            return []
+        members = [d for s in self._stories.values() for d in s.members if d.placed > 0]
+        return heapq.nlargest(budget, members, key=lambda d: d.placed)
+
+    def _pool(self, movable: list[_Doc]) -> tuple[list[_Story], list[_Doc], list[int]]:
+        """Locked stories (those with a member not being decided again), their members, then
+        the movable articles; the story node of each locked member."""
+        moving = {id(d) for d in movable}
+        locked: list[_Story] = []
         pool: list[_Doc] = []
         node_of: list[int] = []
-        for node, story in enumerate(self._stories.values()):
-            pool += story.members
-            node_of += [node] * len(story.members)
-        return pool + new, node_of
+        for story in self._stories.values():
+            kept = [d for d in story.members if id(d) not in moving]
+            if kept:
+                node_of += [len(locked)] * len(kept)
+                locked.append(story)
+                pool += kept
+        return locked, pool + movable, node_of
 
     def _place_chunk(self, chunk: Sequence[Article], new: list[_Doc]) -> list[Assignment]:
         p = self.params
@@ -702,18 +744,21 @@ class StoryGrouper:
         self._count(new)
         for a, d in zip(chunk, new, strict=True):
             d.article = a
-        stories = list(self._stories.values())
-        pool, node_of = self._pool(new)
+        recent = self._recent(len(new))
+        movable = new + recent
+        stories, pool, node_of = self._pool(movable)
         offset = len(node_of)
         n_locked = len(stories)
-        node_of += range(n_locked, n_locked + len(new))
+        node_of += range(n_locked, n_locked + len(movable))
         node = np.array(node_of, np.int64)
         several_languages = len({d.lang for d in pool if d.lang}) > 1
         xa, xb = self._cross_pairs(pool, offset) if several_languages else (_NO_IDS, _NO_IDS)
         a, b, prob = self.combined_edges(pool, offset)
         keep = _strongest_edges(a, b, prob, offset, p.max_edges)
-        dups = self._near_duplicates(a, b, prob, pool, offset)
-        sizes = [len(s.members) for s in stories] + [1] * len(new)
+        dups = {
+            i: j for i, j in self._near_duplicates(a, b, prob, pool, offset).items() if i < len(new)
+        }
+        sizes = np.bincount(node[:offset], minlength=n_locked).tolist() + [1] * len(movable)
         edges = zip(
             (a[keep] + n_locked).tolist(), node[b[keep]].tolist(), prob[keep].tolist(), strict=True
         )
@@ -725,15 +770,12 @@ class StoryGrouper:
         root_arr = np.array(roots, np.int64)
         same = root_arr[a + n_locked] == root_arr[node[b]]
         w = prob * same
-        score_sum = np.bincount(a, weights=w, minlength=len(new))
+        score_sum = np.bincount(a, weights=w, minlength=len(movable))
         score_sum += np.bincount(
-            b[b >= offset] - offset, weights=w[b >= offset], minlength=len(new)
+            b[b >= offset] - offset, weights=w[b >= offset], minlength=len(movable)
         )
         cluster_size = np.bincount(root_arr, weights=np.array(sizes, float), minlength=len(roots))
-        # stories: existing ones extended, new ones named after their first article
-        story_of_root: dict[int, _Story] = {
-            roots[i]: s for i, s in enumerate(stories) if roots[i] == i
-        }
+        story_of_root = self._stories_of_clusters(stories, roots, recent, n_locked + len(new))
         out: list[Assignment] = []
         members: dict[int, list[_Doc]] = {}
         for i, d in enumerate(new):
@@ -749,14 +791,58 @@ class StoryGrouper:
             out.append(
                 Assignment(story.id, first, pool[dup].id if dup is not None else None, score)
             )
+        for k, d in enumerate(recent):
+            r = roots[n_locked + len(new) + k]
+            story = story_of_root.get(r)
+            if story is None:
+                story = story_of_root[r] = self._open(default_story_id_of(d.id))
+            if story.num != d.story:
+                self._move(d, story)
         for num, docs in members.items():
             self._extend(self._stories[num], docs)
         for d in new:
             d.article = None
+            self._serial += 1
+            d.placed = self._serial
         while len(self._stories) > p.max_open_stories:
             quietest = min(self._stories.values(), key=lambda s: (s.touched, s.num))
             self._close(quietest.num)
         return out
+
+    def _stories_of_clusters(
+        self, locked: list[_Story], roots: list[int], recent: list[_Doc], first_recent: int
+    ) -> dict[int, _Story]:
+        """Story of each cluster: a locked story's for its cluster; for a cluster without one,
+        the story most of its re-decided articles came from, if no other cluster took it."""
+        out = {i: s for i, s in enumerate(locked) if roots[i] == i}
+        taken = {s.num for s in out.values()}
+        votes: dict[int, dict[int, int]] = {}
+        for k, d in enumerate(recent):
+            r = roots[first_recent + k]
+            if r not in out:
+                v = votes.setdefault(r, {})
+                v[d.story] = v.get(d.story, 0) + 1
+        ranked = sorted(
+            (-n, num, r) for r, v in votes.items() for num, n in v.items()
+        )  # most articles first, then the older story, then the cluster
+        for _, num, r in ranked:
+            if r in out or num in taken or num not in self._stories:
+                continue
+            out[r] = self._stories[num]
+            taken.add(num)
+        return out
+
+    def _move(self, d: _Doc, into: _Story) -> None:
+        """A re-decided article changes story (recorded in ``moves``)."""
+        old = self._stories.get(d.story)
+        if old is not None:
+            old.members = [m for m in old.members if m is not d]
+            old.size -= 1
+            if old.size <= 0:
+                self.merged[old.id] = into.id
+                self._close(old.num)
+        self.moves.append((d.id, old.id if old is not None else "", into.id))
+        self._extend(into, [d])
 
     def _cross_language(
         self,

@@ -132,11 +132,13 @@ def group_task(db_url: str, quiet_days: float) -> steps.GroupReport:
     with db_session(db_url) as s:
         report = steps.group_new_articles(s, quiet_days)
     get_run_logger().info(
-        "grouped %d articles: %d new stories, %d extended, %d near-duplicates, %d closed",
+        "grouped %d articles: %d new stories, %d extended, %d near-duplicates, "
+        "%d earlier articles moved, %d closed",
         report.articles,
         report.new_stories,
         report.extended_stories,
         report.near_duplicates,
+        report.moved,
         report.closed,
     )
     return report

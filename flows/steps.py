@@ -120,6 +120,7 @@ class GroupReport:
     new_stories: int = 0
     extended_stories: int = 0
     near_duplicates: int = 0
+    moved: int = 0  # earlier articles the new evidence put in another story
     closed: int = 0
 
 
@@ -131,14 +132,17 @@ def group_new_articles(session: Session, quiet_days: float) -> GroupReport:
         window = timedelta(days=quiet_days)
         earliest = min(repo.article_time(r) for r in rows)
         grouper = StoryGrouper(replace(GROUPING_PARAMS, quiet_days=quiet_days))
-        for uid, articles in repo.open_stories(session, since=earliest - window).items():
-            grouper.restore(uid, articles)
+        stories = repo.open_stories(session, since=earliest - window)
+        ranks = repo.placement_ranks(session, [a.id for arts in stories.values() for a in arts])
+        for uid, articles in stories.items():
+            grouper.restore(uid, articles, [ranks.get(a.id, 0) for a in articles])
         assignments = grouper.add_many([repo.row_to_article(r) for r in rows])
         placements = [
             repo.Placement(r.uid, a.story_id, a.score, a.near_duplicate_of)
             for r, a in zip(rows, assignments, strict=True)
         ]
         saved = repo.save_placements(session, placements)
+        report.moved = repo.move_articles(session, grouper.moves)
         report.new_stories = saved["new_stories"]
         report.extended_stories = saved["extended_stories"]
         report.near_duplicates = sum(1 for p in placements if p.near_duplicate_of)

@@ -312,6 +312,77 @@ def save_placements(session: Session, placements: Sequence[Placement]) -> dict[s
     return {"new_stories": created, "extended_stories": len(extended & set(story_uids))}
 
 
+def placement_ranks(session: Session, article_uids: Sequence[str]) -> dict[str, int]:
+    """Order in which stored articles were placed in their stories (higher: later)."""
+    out: dict[str, int] = {}
+    for chunk in _chunks(list(article_uids)):
+        rows = session.exec(
+            select(ArticleRow.uid, StoryArticle.id)
+            .join(StoryArticle, StoryArticle.article_id == ArticleRow.id)
+            .where(ArticleRow.uid.in_(chunk))
+        ).all()
+        out.update({uid: rank for uid, rank in rows})
+    return out
+
+
+def move_articles(session: Session, moves: Sequence[tuple[str, str, str]]) -> int:
+    """Apply the grouper's moves (article uid, from story uid, to story uid) in order.
+
+    A target story missing from the database is created; a story left without articles is
+    closed (its digest history stays). Returns the number of articles moved.
+    """
+    if not moves:
+        return 0
+    now = utcnow()
+    moved = 0
+    touched: dict[str, StoryRow] = {}
+
+    def story(uid: str) -> StoryRow:
+        row = touched.get(uid) or session.exec(select(StoryRow).where(StoryRow.uid == uid)).first()
+        if row is None:
+            row = StoryRow(uid=uid, first_seen=now, last_updated=now)
+            session.add(row)
+            session.flush()
+        touched[uid] = row
+        return row
+
+    for article_uid, _, to_uid in moves:
+        article = session.exec(select(ArticleRow).where(ArticleRow.uid == article_uid)).first()
+        if article is None:
+            continue
+        link = session.exec(
+            select(StoryArticle).where(StoryArticle.article_id == article.id)
+        ).first()
+        target = story(to_uid)
+        if link is None or link.story_id == target.id:
+            continue
+        source = session.get(StoryRow, link.story_id)
+        if source is not None:
+            touched[source.uid] = source
+        link.story_id = target.id
+        session.add(link)
+        moved += 1
+    session.flush()
+    for row in touched.values():
+        times = [
+            article_time(a)
+            for a in session.exec(
+                select(ArticleRow)
+                .join(StoryArticle, StoryArticle.article_id == ArticleRow.id)
+                .where(StoryArticle.story_id == row.id)
+            ).all()
+        ]
+        row.last_updated = now
+        if times:
+            row.last_article_at = max(times)
+            row.closed = False
+        else:
+            row.closed = True  # emptied: its articles now belong to other stories
+        session.add(row)
+    session.commit()
+    return moved
+
+
 def close_quiet_stories(session: Session, before: datetime) -> int:
     """Mark stories whose last article is older than ``before`` as closed."""
     rows = session.exec(
@@ -350,7 +421,8 @@ def stories_to_digest(
             .outerjoin(last_seen, last_seen.c.story_id == StoryRow.id)
             .where(or_(last_seen.c.v.is_(None), StoryRow.last_updated > last_seen.c.v))
         )
-    rows = list(session.exec(q).all())
+    has_articles = select(StoryArticle.id).where(StoryArticle.story_id == StoryRow.id).exists()
+    rows = list(session.exec(q.where(has_articles)).all())
     rows.sort(key=lambda s: as_utc(s.last_updated), reverse=True)
     return rows[:limit] if limit else rows
 
