@@ -260,7 +260,7 @@ def open_stories(session: Session, since: datetime) -> dict[str, list[Article]]:
             out[by_id[story_id]].append(row_to_article(row))
     for arts in out.values():
         arts.sort(key=lambda a: (a.published or datetime.min.replace(tzinfo=UTC), a.id))
-    return out
+    return {uid: arts for uid, arts in out.items() if arts}  # emptied stories have none
 
 
 @dataclass
@@ -487,6 +487,8 @@ def export_stories(session: Session) -> Iterator[dict]:
     stories = session.exec(select(StoryRow).order_by(StoryRow.id)).all()
     for s in stories:
         arts = story_articles(session, s)
+        if not arts:  # emptied by moves: its articles are exported with their new story
+            continue
         yield {
             "id": s.uid,
             "headline": s.headline,

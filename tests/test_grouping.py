@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
 from digest.grouping import (
+    DEFAULT_PARAMS,
     Assignment,
     StoryGrouper,
     _common_count,
@@ -16,6 +18,7 @@ from digest.grouping import (
     default_story_id,
 )
 from digest.models import Article
+from tests.helpers import bergen_fire_reports
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 T0 = datetime(2023, 9, 8, 9, 0, tzinfo=UTC)
@@ -234,3 +237,21 @@ def test_common_count_of_sorted_distinct_arrays():
         x = np.unique(rng.integers(0, 50, rng.integers(0, 30))).astype(np.uint64)
         y = np.unique(rng.integers(0, 50, rng.integers(0, 30))).astype(np.uint64)
         assert _common_count(x, y) == len(set(x.tolist()) & set(y.tolist()))
+
+
+def test_a_later_article_regroups_a_recent_one_and_ids_stay():
+    x1, x2, x3 = bergen_fire_reports()
+    g = StoryGrouper()
+    s1 = g.add_many([x1])[0].story_id
+    s2 = g.add_many([x2])[0].story_id
+    assert s1 != s2  # alone, the second report shares too little with the first
+    assert g.add_many([x3])[0].story_id == s1
+    assert g.moves == [(x2.id, s2, s1)]  # decided again with the new evidence
+    assert g.merged == {s2: s1} and g.open_story_ids == [s1]
+
+
+def test_without_the_recluster_window_earlier_decisions_stay():
+    x1, x2, x3 = bergen_fire_reports()
+    g = StoryGrouper(replace(DEFAULT_PARAMS, recluster_window=0))
+    ids = [g.add_many([x])[0].story_id for x in (x1, x2, x3)]
+    assert ids[0] != ids[1] and g.moves == []

@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from flows.sources.local import load_local
 from storage import repo
 from storage.engine import session
 from tests.debris import DATELINE_FRAGMENT, debris_in
-from tests.helpers import max_pairwise_cosine
+from tests.helpers import bergen_fire_reports, max_pairwise_cosine
 
 MB = 1024 * 1024
 # Two summary sentences above this cosine of stemmed content words say the same thing.
@@ -110,3 +111,14 @@ def test_an_edited_seed_updates_and_the_story_is_in_the_next_digest(
     )
     report, *_ = run_once(sqlite_url, seeds_copy, tmp_path / "out")
     assert (report.new, report.updated, report.duplicate) == (0, 1, 4)
+
+
+def test_a_later_run_regroups_an_earlier_article_in_the_database(db_url):
+    with session(db_url) as s:
+        for article in bergen_fire_reports():  # one run each
+            repo.store_articles(s, [article])
+            report = steps.group_new_articles(s, quiet_days=3650)
+        assert report.moved == 1
+        stories = {row["id"]: row["articles"] for row in repo.export_stories(s)}
+        assert list(stories.values()) == [["bergen-1", "bergen-2", "bergen-3"]]
+        assert len(repo.open_stories(s, since=datetime(2024, 1, 1, tzinfo=UTC))) == 1

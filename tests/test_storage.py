@@ -113,3 +113,29 @@ def test_first_use_from_many_threads_migrates_once(tmp_path):
 
     with ThreadPoolExecutor(8) as pool:
         assert list(pool.map(count, range(8))) == [0] * 8
+
+
+def test_moved_articles_change_story_and_an_emptied_story_leaves_the_digest(db_url):
+    arts = [_article(i) for i in range(3)]
+    with session(db_url) as s:
+        repo.store_articles(s, arts)
+        repo.save_placements(
+            s,
+            [
+                repo.Placement("a-0", "s-1"),
+                repo.Placement("a-1", "s-2"),
+                repo.Placement("a-2", "s-2"),
+            ],
+        )
+        ranks = repo.placement_ranks(s, ["a-0", "a-1", "a-2"])
+        assert ranks["a-0"] < ranks["a-1"] < ranks["a-2"]
+        moves = [("a-1", "s-2", "s-1"), ("a-2", "s-2", "s-3")]
+        assert repo.move_articles(s, moves) == 2
+        assert repo.move_articles(s, moves) == 0  # applying them again changes nothing
+        stories = {row["id"]: row for row in repo.export_stories(s)}
+        assert stories["s-1"]["articles"] == ["a-0", "a-1"]
+        assert stories["s-3"]["articles"] == ["a-2"]
+        assert "s-2" not in stories  # emptied
+        assert sorted(st.uid for st in repo.stories_to_digest(s)) == ["s-1", "s-3"]
+        open_ = repo.open_stories(s, since=datetime(2023, 1, 1, tzinfo=UTC))
+        assert sorted(open_) == ["s-1", "s-3"]
