@@ -17,10 +17,13 @@ Articles are not placed one at a time. Each ``add_many`` batch (cut into chunks 
    product, of the salient names, years and figures); each new article keeps its
    ``max_edges`` strongest edges; cross-language pairs (an Indonesian and an English report)
    are joined afterwards on their shared names;
-3. average-linkage agglomeration over that sparse graph, where each open story is one locked
-   node (open stories never merge with each other), merges while the average similarity
-   between two clusters is at least ``link_threshold``. A chunk cluster that merged into an
-   open story extends it; any other cluster opens a new story named after its first article.
+3. average-linkage agglomeration over that sparse graph merges while the average similarity
+   between two clusters is at least ``link_threshold``. The articles placed most recently
+   (``recluster_window``, the new ones included) are decided again, each its own node; each
+   open story's older members are one locked node (two of them never merge). A cluster
+   holding a locked node extends that story; a cluster of re-decided articles keeps the story
+   most of them came from; any other cluster opens a new story named after its first
+   article. Re-decided articles that changed story are listed in ``StoryGrouper.moves``.
 
 The agglomeration does not depend on the order of the articles inside a chunk. Document
 frequencies are counted over everything seen plus the chunk before any vector is built.
@@ -601,11 +604,18 @@ class StoryGrouper:
         dated article are closed: nothing in the chunk could join them.
         """
         out: list[Assignment] = []
+        first_move = len(self.moves)
         for chunk, docs in self._doc_chunks(articles, max(1, self.params.chunk_size)):
             dates = [d.published for d in docs if d.published is not None]
             if dates:
                 self.close_quiet(min(dates))
             out += self._place_chunk(chunk, docs)
+        # an article of an earlier chunk of this batch may have moved since
+        position = {a.id: k for k, a in enumerate(articles)}
+        for article_id, _, to in self.moves[first_move:]:
+            k = position.get(article_id)
+            if k is not None:
+                out[k].story_id, out[k].new_story = to, False
         return out
 
     def close_quiet(self, now: datetime) -> list[str]:
