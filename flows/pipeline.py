@@ -132,8 +132,8 @@ def group_task(db_url: str, quiet_days: float) -> steps.GroupReport:
     with db_session(db_url) as s:
         report = steps.group_new_articles(s, quiet_days)
     get_run_logger().info(
-        "grouped %d articles: %d new stories, %d extended, %d near-duplicates, "
-        "%d earlier articles moved, %d closed",
+        "grouped %d articles: new stories %d, extended %d, near-duplicates %d, "
+        "earlier articles moved %d, closed %d",
         report.articles,
         report.new_stories,
         report.extended_stories,
