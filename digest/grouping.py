@@ -252,15 +252,11 @@ class _Renumber:
         return distinct, self.slot[ids]
 
 
-def _sorted_renumber(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return np.unique(ids, return_inverse=True)
-
-
 def _matrix(
     fields: list[tuple[np.ndarray, np.ndarray]],
     idf: Callable[[np.ndarray], np.ndarray],
     top: int | None,
-    renumber: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] = _sorted_renumber,
+    renumber: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
 ) -> sparse.csr_matrix:
     """Row-normalized TF-IDF matrix over the fields' ids renumbered 0..k-1 (k distinct ids),
     each row truncated to its ``top`` heaviest terms."""
@@ -320,7 +316,7 @@ def _overlap_row(
 
 def _rows_matrix(
     rows: list[tuple[np.ndarray, np.ndarray]],
-    renumber: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] = _sorted_renumber,
+    renumber: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
 ) -> sparse.csr_matrix:
     """CSR matrix from (ids, values) rows, the ids renumbered 0..k-1 (k distinct ids)."""
     lens = [len(r[0]) for r in rows]

@@ -334,51 +334,60 @@ def move_articles(session: Session, moves: Sequence[tuple[str, str, str]]) -> in
     if not moves:
         return 0
     now = utcnow()
+    articles: dict[str, ArticleRow] = {}
+    for chunk in _chunks(list({m[0] for m in moves})):
+        articles.update(
+            (r.uid, r) for r in session.exec(select(ArticleRow).where(ArticleRow.uid.in_(chunk)))
+        )
+    links: dict[int, StoryArticle] = {}
+    for chunk in _chunks([r.id for r in articles.values()]):
+        links.update(
+            (link.article_id, link)
+            for link in session.exec(select(StoryArticle).where(StoryArticle.article_id.in_(chunk)))
+        )
+    stories: dict[str, StoryRow] = {}
+    for chunk in _chunks(list({m[2] for m in moves})):
+        stories.update(
+            (r.uid, r) for r in session.exec(select(StoryRow).where(StoryRow.uid.in_(chunk)))
+        )
+    touched: set[int] = set()
     moved = 0
-    touched: dict[str, StoryRow] = {}
-
-    def story(uid: str) -> StoryRow:
-        row = touched.get(uid) or session.exec(select(StoryRow).where(StoryRow.uid == uid)).first()
-        if row is None:
-            row = StoryRow(uid=uid, first_seen=now, last_updated=now)
-            session.add(row)
-            session.flush()
-        touched[uid] = row
-        return row
-
     for article_uid, _, to_uid in moves:
-        article = session.exec(select(ArticleRow).where(ArticleRow.uid == article_uid)).first()
+        article = articles.get(article_uid)
         if article is None:
             continue
-        link = session.exec(
-            select(StoryArticle).where(StoryArticle.article_id == article.id)
-        ).first()
-        target = story(to_uid)
+        target = stories.get(to_uid)
+        if target is None:
+            target = stories[to_uid] = StoryRow(uid=to_uid, first_seen=now, last_updated=now)
+            session.add(target)
+            session.flush()
+        touched.add(target.id)
+        link = links.get(article.id)
         if link is None or link.story_id == target.id:
             continue
-        source = session.get(StoryRow, link.story_id)
-        if source is not None:
-            touched[source.uid] = source
+        touched.add(link.story_id)
         link.story_id = target.id
         session.add(link)
         moved += 1
     session.flush()
-    for row in touched.values():
-        times = [
-            article_time(a)
-            for a in session.exec(
-                select(ArticleRow)
-                .join(StoryArticle, StoryArticle.article_id == ArticleRow.id)
-                .where(StoryArticle.story_id == row.id)
-            ).all()
-        ]
-        row.last_updated = now
-        if times:
-            row.last_article_at = max(times)
-            row.closed = False
-        else:
-            row.closed = True  # emptied: its articles now belong to other stories
-        session.add(row)
+    times: dict[int, list[datetime]] = {sid: [] for sid in touched}
+    for chunk in _chunks(list(touched)):
+        rows = session.exec(
+            select(StoryArticle.story_id, ArticleRow)
+            .join(ArticleRow, ArticleRow.id == StoryArticle.article_id)
+            .where(StoryArticle.story_id.in_(chunk))
+        ).all()
+        for story_id, row in rows:
+            times[story_id].append(article_time(row))
+    for chunk in _chunks(list(touched)):
+        for row in session.exec(select(StoryRow).where(StoryRow.id.in_(chunk))):
+            row.last_updated = now
+            if times[row.id]:
+                row.last_article_at = max(times[row.id])
+                row.closed = False
+            else:
+                row.closed = True  # emptied: its articles now belong to other stories
+            session.add(row)
     session.commit()
     return moved
 
