@@ -243,6 +243,16 @@ def count_articles(session: Session) -> int:
 # --- stories -----------------------------------------------------------------------------
 
 
+def _members(session: Session, story_ids: list[int]) -> Iterator[tuple[int, ArticleRow]]:
+    """(story id, article row) of every article of the given stories."""
+    for chunk in _chunks(story_ids):
+        yield from session.exec(
+            select(StoryArticle.story_id, ArticleRow)
+            .join(ArticleRow, ArticleRow.id == StoryArticle.article_id)
+            .where(StoryArticle.story_id.in_(chunk))
+        ).all()
+
+
 def open_stories(session: Session, since: datetime) -> dict[str, list[Article]]:
     """Stories whose last article is at or after ``since``, with their articles."""
     stories = session.exec(select(StoryRow).where(StoryRow.last_article_at >= since)).all()
@@ -250,14 +260,8 @@ def open_stories(session: Session, since: datetime) -> dict[str, list[Article]]:
         return {}
     by_id = {s.id: s.uid for s in stories}
     out: dict[str, list[Article]] = {s.uid: [] for s in stories}
-    for chunk in _chunks(list(by_id)):
-        rows = session.exec(
-            select(StoryArticle.story_id, ArticleRow)
-            .join(ArticleRow, ArticleRow.id == StoryArticle.article_id)
-            .where(StoryArticle.story_id.in_(chunk))
-        ).all()
-        for story_id, row in rows:
-            out[by_id[story_id]].append(row_to_article(row))
+    for story_id, row in _members(session, list(by_id)):
+        out[by_id[story_id]].append(row_to_article(row))
     for arts in out.values():
         arts.sort(key=lambda a: (a.published or datetime.min.replace(tzinfo=UTC), a.id))
     return {uid: arts for uid, arts in out.items() if arts}  # emptied stories have none
@@ -371,14 +375,8 @@ def move_articles(session: Session, moves: Sequence[tuple[str, str, str]]) -> in
         moved += 1
     session.flush()
     times: dict[int, list[datetime]] = {sid: [] for sid in touched}
-    for chunk in _chunks(list(touched)):
-        rows = session.exec(
-            select(StoryArticle.story_id, ArticleRow)
-            .join(ArticleRow, ArticleRow.id == StoryArticle.article_id)
-            .where(StoryArticle.story_id.in_(chunk))
-        ).all()
-        for story_id, row in rows:
-            times[story_id].append(article_time(row))
+    for story_id, row in _members(session, list(touched)):
+        times[story_id].append(article_time(row))
     for chunk in _chunks(list(touched)):
         for row in session.exec(select(StoryRow).where(StoryRow.id.in_(chunk))):
             row.last_updated = now
