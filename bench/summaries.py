@@ -44,8 +44,7 @@ from digest.sentences import split_sentences  # noqa: E402
 from digest.summarize import (  # noqa: E402
     DEFAULT_PARAMS,
     FEATURES,
-    _id_roots,
-    _prepare,
+    prepare,
     summarize,
     sumy_ratings,
 )
@@ -264,7 +263,7 @@ def feature_rows(rows, params=DEFAULT_PARAMS):
     """Per article: the feature matrix of its units (FEATURES order) and their labels."""
     out = []
     for docs, r in rows:
-        story = _prepare(docs, "id", "lexrank", params)
+        story = prepare(docs, "id", "lexrank", params)
         if story is None:
             continue
         f = np.column_stack([story.features[k] for k in FEATURES])
@@ -372,10 +371,9 @@ def report_speed() -> None:
         docs = pool[:k]
         n_sent = sum(len(split_sentences(d.text, "id")) for d in docs)
         # cold: a fresh stem cache is what a new worker process sees
-        from digest.lang import stemmer
+        from digest.text import clear_caches
 
-        stemmer.cache_clear()
-        _id_roots.cache_clear()
+        clear_caches()
         t = time.perf_counter()
         summarize(docs, "id", max_words=150)
         cold = time.perf_counter() - t

@@ -1,0 +1,50 @@
+"""The story's headline: the title closest to what all its articles say."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from digest.models import Doc
+from digest.summarize.units import doc_langs
+from digest.text import terms, tfidf_matrix, words
+
+_SITE_SUFFIX = re.compile(r"\s+[-|–—:]\s+[^-|–—:]{2,40}$")
+
+
+def choose_headline(docs: Sequence[Doc], lang: str | None = None) -> str:
+    """The story's headline: the title closest to what all its articles say.
+
+    Titles are scored by cosine with the story's term centroid (titles of 4-25 words, site
+    names such as " - Kompas.com" removed); with no usable title, the first sentence of the
+    one-sentence summary.
+    """
+    if not docs:
+        return ""
+    langs = doc_langs(docs, lang)
+    titles = []
+    for i, d in enumerate(docs):
+        t = " ".join((d.title or "").split())
+        stripped = _SITE_SUFFIX.sub("", t)
+        if len(words(stripped)) >= 4:
+            t = stripped
+        if 4 <= len(words(t)) <= 25 and not t.isupper():
+            titles.append((i, t))
+    if not titles:
+        from digest.summarize import summarize
+
+        best = summarize(docs, lang, max_words=None, max_sentences=1)
+        if best:
+            return best[0].text
+        return next(((d.title or "").strip() for d in docs if (d.title or "").strip()), "")
+    texts = [t for _, t in titles] + [d.text or "" for d in docs]
+    langs_all = [langs[i] for i, _ in titles] + langs
+    x = tfidf_matrix([terms(t, lg) for t, lg in zip(texts, langs_all, strict=True)], tfidf=True)
+    body = x[len(titles) :]
+    centroid = np.asarray(body.mean(axis=0)).ravel()
+    sims = x[: len(titles)] @ centroid
+    # Ties (syndicated titles) go to the earliest article.
+    best = int(np.argmax(np.round(sims, 6)))
+    return titles[best][1]
