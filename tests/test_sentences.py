@@ -202,7 +202,10 @@ def test_footer():
         (
             "`` We appreciate your respect at this time. It matters,'' the rep told People. "
             "He left.",
-            ["`` We appreciate your respect at this time. It matters,'' the rep told People.", "He left."],
+            [
+                "`` We appreciate your respect at this time. It matters,'' the rep told People.",
+                "He left.",
+            ],
         ),
     ],
 )

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from digest.sentences import is_candidate, split_sentences
 
-PUNCT = st.sampled_from(list(" .!?\"'“”‘’`()[]-–—_\n\t…,;:") + ["Sen.", "U.S.", "a.m.", " (AP) _ "])
+PUNCT = st.sampled_from([*list(" .!?\"'“”‘’`()[]-–—_\n\t…,;:"), "Sen.", "U.S.", "a.m.", " (AP) _ "])
 TEXT = st.lists(st.one_of(st.text(max_size=12), PUNCT), max_size=60).map("".join)
 
 

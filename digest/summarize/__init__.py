@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from digest.models import Doc, SummarySentence
 from digest.settings import SUMMARY_MAX_SENTENCES, SUMMARY_MAX_WORDS
 from digest.summarize.concepts import Concepts, concepts
+from digest.summarize.coverage import Bigrams, bigram_concepts, select_coverage
 from digest.summarize.headline import choose_headline
 from digest.summarize.params import DEFAULT_PARAMS, FEATURES, METHODS, SummaryParams
 from digest.summarize.relevance import Story, lexrank_scores, prepare, relevance
@@ -31,10 +32,14 @@ __all__ = [
     "DEFAULT_PARAMS",
     "FEATURES",
     "METHODS",
+    "Bigrams",
     "Concepts",
     "Story",
     "SummaryParams",
     "Unit",
+    "attribute_and_order",
+    "bigram_concepts",
+    "choose",
     "choose_headline",
     "concepts",
     "doc_langs",
@@ -42,6 +47,7 @@ __all__ = [
     "prepare",
     "relevance",
     "select",
+    "select_coverage",
     "split_units",
     "summarize",
     "sumy_ratings",
@@ -72,6 +78,23 @@ def summarize(
     if story is None:
         return []
     score = relevance(story, params)
-    found = concepts(story.units, story.content, story.n_docs)
-    chosen = select(story, score, found, max_words, max_sentences, params)
+    chosen = choose(story, score, max_words, max_sentences, params)
     return attribute_and_order(story, chosen, docs, params)
+
+
+def choose(
+    story: Story,
+    score,
+    max_words: int | None,
+    max_sentences: int | None,
+    params: SummaryParams = DEFAULT_PARAMS,
+) -> list[int]:
+    """The units of the summary: concept coverage (integer program) for a story of several
+    articles, greedy MMR for one article or when the program is not solved in time."""
+    chosen = None
+    if story.n_docs > 1 and params.use_coverage:
+        chosen = select_coverage(story, score, max_words, max_sentences, params)
+    if chosen is None:
+        found = concepts(story.units, story.content, story.n_docs)
+        chosen = select(story, score, found, max_words, max_sentences, params)
+    return chosen

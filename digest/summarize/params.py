@@ -106,6 +106,23 @@ class SummaryParams:
     stem_hapax_max_units: int = 1000
     # Units for which pairwise support is computed (rows of a sparse product).
     support_max_units: int = 1500
+    # Multi-article selection by concept coverage (coverage.py). Concepts: word bigrams
+    # carried by at least min(concept_min_docs, n_articles / 3) articles (and 2).
+    concept_min_docs: int = 3
+    # Weight of a content word as a concept, relative to a bigram carried by as many
+    # articles (0: bigrams only, as Gillick & Favre).
+    w_unigram: float = 0.0
+    # Weight of the relevance prior beside the concept coverage (coverage scaled to the
+    # heaviest concept's weight = 1).
+    w_prior: float = 1.0
+    # Units given to the integer program (most promising first) and its time limit (s).
+    ilp_max_units: int = 120
+    ilp_time_limit: float = 1.0
+    # Relative optimality gap at which HiGHS stops (0.5%: the same summaries on ECB+ train,
+    # a tenth of the solving time).
+    ilp_gap: float = 0.005
+    # False: multi-article stories use the greedy MMR of selection.py as single ones do.
+    use_coverage: bool = True
 
 
 DEFAULT_PARAMS = SummaryParams()

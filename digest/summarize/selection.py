@@ -96,8 +96,23 @@ def attribute_and_order(
 ) -> list[SummarySentence]:
     """The chosen units as summary sentences, each with the other articles that say the same
     (``also``: identical copies, and in a story of several articles a cosine of at least
-    ``also_threshold``), ordered by publication day, then rank in the article."""
+    ``also_threshold``), ordered by publication day, then rank in the article; a sentence
+    that needs the one before it comes right after it."""
     units, x, doc_of = story.units, story.x, story.doc_of
+    taken = set(chosen)
+
+    def key(i: int) -> tuple:
+        head = i  # a sentence that needs its predecessor follows it directly
+        while (
+            units[head].needs is not None
+            and units[head].needs in taken
+            and head != units[head].needs
+        ):
+            head = units[head].needs
+        h = units[head]
+        return (_day(docs[h.doc].published), h.rank, h.doc, head != i, units[i].position)
+
+    keys = {i: key(i) for i in chosen}
     out = []
     for i in chosen:
         u = units[i]
@@ -106,6 +121,6 @@ def attribute_and_order(
             sims = np.asarray((x @ x[i].T).todense()).ravel()
             also |= {int(d) for d in doc_of[sims >= params.also_threshold]}
             also.discard(u.doc)
-        out.append((u, SummarySentence(u.text, u.doc, sorted(also), u.position)))
-    out.sort(key=lambda p: (_day(docs[p[1].doc].published), p[0].rank, p[1].doc, p[1].position))
+        out.append((keys[i], SummarySentence(u.text, u.doc, sorted(also), u.position)))
+    out.sort(key=lambda p: p[0])
     return [s for _, s in out]
