@@ -13,7 +13,8 @@ learned score of ``relevance.py``: position prior, centrality, support) subject 
 - the word budget (and the sentence cap, when one is given);
 - covered_c <= sum of chosen sentences holding c;
 - redundancy cuts: two sentences whose content-term or raw-token cosine or containment is
-  above the thresholds of ``SummaryParams`` are never both chosen;
+  above the thresholds of ``SummaryParams``, or one of which quotes words (2+) that the
+  other also carries (the same remark reported twice), are never both chosen;
 - context: a sentence that needs the one before it (``Unit.needs``) is chosen only with it.
 
 Solved exactly by HiGHS through ``scipy.optimize.milp`` on the ``ilp_max_units`` most
@@ -23,8 +24,12 @@ returns no solution in time, the greedy selection of ``selection.py`` is used in
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from collections.abc import Sequence
+import os
+import re
+import sys
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,7 +37,7 @@ import scipy.sparse as sp
 
 from digest.summarize.params import SummaryParams
 from digest.summarize.relevance import Story
-from digest.text import FOLDED, term_map
+from digest.text import FOLDED, term_map, words
 
 
 @dataclass
@@ -79,6 +84,26 @@ def bigram_concepts(story: Story, min_docs: int, w_unigram: float = 0.0) -> Bigr
     return Bigrams(per_unit, np.array(weight))
 
 
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """HiGHS (C++) may print solver notes on the process's stdout even with ``disp`` off;
+    stdout carries the CLI's JSON lines, so send them to stderr while it runs."""
+    try:
+        out = sys.stdout.fileno()
+        err = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stdout (captured): nothing to do
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(out)
+    try:
+        os.dup2(err, out)
+        yield
+    finally:
+        os.dup2(saved, out)
+        os.close(saved)
+
+
 def _conflicts(story: Story, cand: np.ndarray, params: SummaryParams) -> list[tuple[int, int]]:
     """Pairs (positions in ``cand``) that the redundancy cuts forbid together."""
     x = story.x[cand]
@@ -92,8 +117,30 @@ def _conflicts(story: Story, cand: np.ndarray, params: SummaryParams) -> list[tu
     contained = shared / np.minimum(size[:, None], size[None, :])
     bad = (sim > params.redundancy) | (sim_raw > params.token_redundancy)
     bad |= contained > params.containment
+    # The same remark quoted twice ("kesalahan besar" in one report, inside a longer quote in
+    # another) is one fact, however different the rest of the two sentences.
+    texts = [" ".join(FOLDED[w] for w in story.units[u].tokens) for u in cand]
+    for a, u in enumerate(cand):
+        for span in quoted_spans(story.units[u].text):
+            for b, other in enumerate(texts):
+                if b != a and f" {span} " in f" {other} ":
+                    bad[min(a, b), max(a, b)] = True
     i, j = np.nonzero(np.triu(bad, k=1))
     return list(zip(i.tolist(), j.tolist(), strict=True))
+
+
+_QUOTED = re.compile(r"[\"“”«»]([^\"“”«»]{3,300})[\"“”«»]|(?:``|‘|')([^`‘’']{3,300})(?:''|’|')")
+QUOTE_MIN_WORDS = 2
+
+
+def quoted_spans(text: str) -> list[str]:
+    """Folded words of each quotation of at least ``QUOTE_MIN_WORDS`` words in ``text``."""
+    out = []
+    for m in _QUOTED.finditer(text):
+        toks = words(m.group(1) or m.group(2))
+        if len(toks) >= QUOTE_MIN_WORDS:
+            out.append(" ".join(FOLDED[w] for w in toks))
+    return out
 
 
 def select_coverage(
@@ -168,13 +215,18 @@ def select_coverage(
         if needs[u] >= 0:
             add([(k, 1.0), (pos[int(needs[u])], -1.0)], -np.inf, 0.0)
     a_mat = sp.csr_matrix((vals, (rows, cols)), shape=(r, m + k_c))
-    res = milp(
-        -obj,
-        constraints=LinearConstraint(a_mat, lb, ub),
-        integrality=np.ones(m + k_c),
-        bounds=Bounds(0, 1),
-        options={"time_limit": params.ilp_time_limit, "disp": False, "mip_rel_gap": params.ilp_gap},
-    )
+    with _stdout_to_stderr():
+        res = milp(
+            -obj,
+            constraints=LinearConstraint(a_mat, lb, ub),
+            integrality=np.ones(m + k_c),
+            bounds=Bounds(0, 1),
+            options={
+                "time_limit": params.ilp_time_limit,
+                "disp": False,
+                "mip_rel_gap": params.ilp_gap,
+            },
+        )
     if res.x is None:
         return None
     chosen = [cand[k] for k in range(m) if res.x[k] > 0.5]
