@@ -42,7 +42,7 @@ NO_CONTEXT = -2
 # could confirm").
 _BACK_OPENERS = frozenset(
     """
-    he she it they his her its their them this these those such but also however still
+    he she it they his her its their them this that these those such but also however still
     meanwhile instead yet so then thus besides moreover furthermore both
     ia dia beliau mereka itu ini namun tetapi tapi sedangkan selain hal kemudian lalu
     sementara karenanya keduanya
