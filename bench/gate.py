@@ -175,23 +175,52 @@ SLICES = {
 # ----------------------------------------------------------------------------------- gate
 
 
+class FloorsError(ValueError):
+    """The floors file is missing, unreadable or names what the gate does not measure."""
+
+
 def load_floors(path: Path) -> dict[str, dict[str, float]]:
     """``{slice: {metric: floor}}`` from the floors file (see floors.toml)."""
-    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise FloorsError(f"cannot read the floors file {path}: {exc}") from exc
     floors: dict[str, dict[str, float]] = {}
     for name, metrics in raw.items():
         if name not in SLICES:
-            raise SystemExit(f"{path}: unknown slice [{name}]; known: {', '.join(SLICES)}")
-        floors[name] = {m: float(v["floor"]) for m, v in metrics.items() if isinstance(v, dict)}
+            raise FloorsError(f"{path}: unknown slice [{name}]; known: {', '.join(SLICES)}")
+        floors[name] = {}
+        for metric, entry in metrics.items():
+            if not isinstance(entry, dict) or not isinstance(entry.get("floor"), int | float):
+                raise FloorsError(f"{path}: [{name}] {metric} needs a numeric floor = ...")
+            floors[name][metric] = float(entry["floor"])
     return floors
+
+
+def check(name: str, values: dict[str, float], floors: dict[str, float]) -> list[tuple]:
+    """(slice, metric, value, floor, status) per metric measured or floored; status is
+    "ok", "BELOW", "no floor" or "not measured" (a floor whose metric the slice lacks)."""
+    rows = []
+    for metric, value in values.items():
+        floor = floors.get(metric)
+        status = "no floor" if floor is None else ("BELOW" if value < floor else "ok")
+        rows.append((name, metric, value, floor, status))
+    for metric in sorted(set(floors) - set(values)):
+        rows.append((name, metric, None, floors[metric], "not measured"))
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--floors", type=Path, default=FLOORS, help="floors file (TOML)")
+    ap.add_argument(
+        "--only", action="append", choices=list(SLICES), help="run only this slice (repeatable)"
+    )
     args = ap.parse_args(argv)
-    if not args.floors.is_file():
-        print(f"no floors file at {args.floors}: restore bench/floors.toml", file=sys.stderr)
+    try:
+        floors = load_floors(args.floors)
+    except FloorsError as exc:
+        print(f"{exc} (bench/floors.toml is the gate's floors file)", file=sys.stderr)
         return 2
     missing = [p for p in (ECBPLUS, STREAM, INDOSUM, ECBPLUS_MDS, FUNDUS) if not p.is_file()]
     if missing:
@@ -199,29 +228,22 @@ def main(argv: list[str] | None = None) -> int:
             f"evaluation data missing: {missing[0]} (expected in ../shared/eval)", file=sys.stderr
         )
         return 2
-    floors = load_floors(args.floors)
     start = time.perf_counter()
     failed = []
-    print(f"{'slice':24} {'metric':18} {'value':>8} {'floor':>8}        seconds")
-    for name, run in SLICES.items():
+    print(f"{'slice':24} {'metric':18} {'value':>8} {'floor':>8}  {'':12} seconds")
+    for name in args.only or SLICES:
         t0 = time.perf_counter()
-        values = run()
+        values = SLICES[name]()
         secs = time.perf_counter() - t0
-        for metric, value in values.items():
-            floor = floors.get(name, {}).get(metric)
-            if floor is None:
-                status = "no floor"
-            elif value < floor:
-                status = "BELOW"
-                failed.append(f"{name}.{metric} {value:.4f} < {floor:.4f}")
-            else:
-                status = "ok"
-            shown = "" if floor is None else f"{floor:8.3f}"
+        for _, metric, value, floor, status in check(name, values, floors.get(name, {})):
+            shown_value = "-" if value is None else f"{value:.3f}"
+            shown_floor = "-" if floor is None else f"{floor:.3f}"
             print(
-                f"{name:24} {metric:18} {value:8.3f} {shown:>8}  {status:8} {secs:5.1f}", flush=True
+                f"{name:24} {metric:18} {shown_value:>8} {shown_floor:>8}  {status:12} {secs:5.1f}",
+                flush=True,
             )
-        for metric in set(floors.get(name, {})) - set(values):
-            failed.append(f"{name}.{metric} has a floor but the slice does not measure it")
+            if status in ("BELOW", "not measured"):
+                failed.append(f"{name}.{metric} {shown_value} (floor {shown_floor}, {status})")
     total = time.perf_counter() - start
     if failed:
         print(f"gate FAILED in {total:.0f} s: " + "; ".join(failed))

@@ -184,7 +184,32 @@ def test_pipeline_drops_the_lines_an_outlet_repeats():
 
 # --- properties ------------------------------------------------------------------------------
 
-WORDS = ["pemerintah", "kota", "meresmikan", "jembatan", "baru", "presiden", "mengatakan", "rakyat", "harga", "beras", "naik", "the", "minister", "said", "on", "monday", "that", "prices", "rose", "sharply", "in", "jakarta", "and", "surabaya"]
+WORDS = [
+    "pemerintah",
+    "kota",
+    "meresmikan",
+    "jembatan",
+    "baru",
+    "presiden",
+    "mengatakan",
+    "rakyat",
+    "harga",
+    "beras",
+    "naik",
+    "the",
+    "minister",
+    "said",
+    "on",
+    "monday",
+    "that",
+    "prices",
+    "rose",
+    "sharply",
+    "in",
+    "jakarta",
+    "and",
+    "surabaya",
+]
 sentence = st.lists(st.sampled_from(WORDS), min_size=4, max_size=18).map(
     lambda ws: " ".join(ws).capitalize() + "."
 )
