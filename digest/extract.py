@@ -15,6 +15,7 @@ rules that hold across outlets and languages:
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ from trafilatura.metadata import (
 from digest.dates import parse_date
 from digest.lang import fold, normalize_lang, word_count
 from digest.rules import paragraph_rules
+
+log = logging.getLogger(__name__)
 
 # trafilatura's precision mode: drops more side blocks, loses a little body text.
 FAVOR_PRECISION = True
@@ -176,6 +179,14 @@ def clean_paragraphs(
         seen.add(key)
         kept.append(para)
 
+    if not kept and any(_key(p) for p in paragraphs):
+        # Every paragraph looked like debris: that says more about the rules than the page.
+        log.warning(
+            "paragraph rules would remove all %d paragraphs: kept them; first %.80r",
+            len(paragraphs),
+            paragraphs[0],
+        )
+        return [p for p in paragraphs if _key(p)]
     if len(kept) <= 2:
         return kept
     edges = set(range(min(EDGE_PARAGRAPHS, len(kept))))

@@ -14,6 +14,7 @@ from digest.clean import (
     guess_outlet_from_signatures,
     repeated_lines,
 )
+from digest.extract import clean_paragraphs
 from digest.models import Article
 from digest.prepare import prepare_article
 from digest.rules import find_dateline, rules_for
@@ -258,3 +259,12 @@ def test_cleaning_never_empties_a_text_made_of_real_sentences(head, body, lang):
     else:
         # One debris line may take its follower (a caption, a name), never the whole text.
         assert cleaned.endswith(body.split("\n\n")[-1])
+
+
+def test_page_paragraph_rules_never_remove_every_paragraph(caplog):
+    real = "Harga beras naik tajam di pasar induk Cipinang pada pekan ini, kata pedagang."
+    assert clean_paragraphs(["Baca juga: Harga cabai melonjak", real]) == [real]
+    only_debris = ["Baca juga: Harga cabai melonjak", "Foto: Reuters"]
+    with caplog.at_level("WARNING", logger="digest.extract"):
+        assert clean_paragraphs(only_debris) == only_debris
+    assert "paragraph rules would remove all 2 paragraphs" in caplog.text
