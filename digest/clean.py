@@ -23,8 +23,11 @@ log = logging.getLogger(__name__)
 
 # A photo caption or a name after "Reporter" is one short line: never swallow a paragraph.
 MAX_FOLLOWER_CHARS = 300
-# Datelines only ever open the article: look in this many first paragraphs.
+# Datelines only ever open the article: look in this many first paragraphs, and only until
+# the first paragraph longer than header lines are (titles, dates, bylines, teasers: the
+# seeds' longest title has 13 words), so that cleaning again never takes a second one.
 DATELINE_PARAGRAPHS = 3
+HEADER_MAX_WORDS = 15
 # The repeated-line rule: a line is outlet boilerplate when at least this many articles of one
 # outlet, and at least this share of them, carry it. Three is the smallest count that cannot
 # be a coincidence of two articles quoting the same sentence.
@@ -139,6 +142,8 @@ def _clean_once(text: str, rules: RuleSet, lang: str | None) -> tuple[str, bool]
             kept[i] = _capitalize_first(stripped)
             fired.append("dateline")
             break
+        if len(kept[i].split()) > HEADER_MAX_WORDS:
+            break  # the body has begun: a dash after two words of it is not a dateline
     return "\n\n".join(kept), bool(fired)
 
 

@@ -268,3 +268,17 @@ def test_page_paragraph_rules_never_remove_every_paragraph(caplog):
     with caplog.at_level("WARNING", logger="digest.extract"):
         assert clean_paragraphs(only_debris) == only_debris
     assert "paragraph rules would remove all 2 paragraphs" in caplog.text
+
+
+def test_one_dateline_per_article_even_when_cleaned_again():
+    first = (
+        "TEMPO.CO, Jakarta - Harga beras naik tajam di pasar induk Cipinang pada pekan ini, "
+        "kata para pedagang kepada wartawan."
+    )
+    second = "Pasangan Anies - Sandi memutuskan absen dalam acara debat pasangan calon tadi malam."
+    cleaned = clean_text(first + "\n\n" + second, "id")
+    assert cleaned == first.removeprefix("TEMPO.CO, Jakarta - ") + "\n\n" + second
+    assert clean_text(cleaned, "id") == cleaned
+    # a short header line before the dateline paragraph is passed over
+    dated = clean_text("Senin, 5 Juni 2017\n\n" + first, "id")
+    assert dated == "Senin, 5 Juni 2017\n\n" + first.removeprefix("TEMPO.CO, Jakarta - ")
