@@ -282,3 +282,14 @@ def test_one_dateline_per_article_even_when_cleaned_again():
     # a short header line before the dateline paragraph is passed over
     dated = clean_text("Senin, 5 Juni 2017\n\n" + first, "id")
     assert dated == "Senin, 5 Juni 2017\n\n" + first.removeprefix("TEMPO.CO, Jakarta - ")
+
+
+def test_a_lede_that_starts_with_the_title_is_not_a_repeated_title():
+    """Issue 14.2: the dateline went, then the one paragraph was taken for the title."""
+    title = "Pemerintah Kabupaten Jayawijaya mendatangkan tim arkeolog"
+    art = prepare_article(Article(id="", title=title, text=ANTARA))
+    assert art.text.startswith(title) and art.text == clean_text(ANTARA, "id")
+    # the title repeated as a line of its own, or with the outlet's suffix, still goes
+    for repeat in (title, title + " | Antara News"):
+        art = prepare_article(Article(id="", title=title, text=repeat + "\n\n" + ANTARA))
+        assert art.text == clean_text(ANTARA, "id")
