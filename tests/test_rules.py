@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from digest.rules import (
     Dateline,
@@ -69,3 +71,12 @@ def test_dateline_recognised(paragraph, rest, outlet):
 def test_not_a_dateline(paragraph):
     assert find_dateline(paragraph, "id") is None
     assert dateline_end(paragraph) == 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(), st.sampled_from(["id", "en", None]))
+def test_a_dateline_is_only_ever_a_prefix(paragraph, lang):
+    found = find_dateline(paragraph, lang)
+    if found is not None:
+        assert 0 < found.end < len(paragraph)
+        assert re.search(r"\w", paragraph[found.end :])
