@@ -14,6 +14,7 @@ from digest.clean import (
     normalize_text,
 )
 from digest.dates import find_date_in_text, is_date_line
+from digest.errors import InputFormatError
 from digest.lang import detect_language, fold, normalize_lang, word_count
 from digest.models import Article
 
@@ -30,7 +31,7 @@ _SENTENCE_END = re.compile(r"[.?!…]['\"”’)]*$|[.?!]\s")
 _FIRST_SENTENCE = re.compile(r"^(.+?[.?!…])(?:['\"”’]*)\s", re.S)
 
 
-class ArticleRejected(ValueError):
+class ArticleRejected(InputFormatError, ValueError):
     """The item cannot become an article (empty, too short, not text): skip it, count it."""
 
 
