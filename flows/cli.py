@@ -12,8 +12,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
+
+try:  # typer vendors its own click (0.20+): its exceptions are the ones raised
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover  (older typer uses click itself)
+    from click import exceptions as click_errors
 
 from digest.errors import ConfigError, InputFormatError, NewsdigestError, OutputError
 
@@ -291,7 +295,11 @@ def _read_jsonl(file: str) -> list[tuple[str, dict]]:
     try:
         return read_jsonl(text)
     except FormatError as exc:
-        raise FormatError(exc.reason, where=f"{file} {exc.where}") from None
+        raise FormatError(exc.reason, where=f"{_name(file)} {exc.where}") from None
+
+
+def _name(file: str) -> str:
+    return "stdin" if file == "-" else file
 
 
 @app.command()
@@ -311,7 +319,7 @@ def cluster(
         try:
             parsed.append(parse_article(row, where, require=("id", "title", "text")))
         except FormatError as exc:
-            raise FormatError(exc.reason, where=f"{file} {where}") from None
+            raise FormatError(exc.reason, where=f"{_name(file)} {exc.where}") from None
     articles = articles_for_cluster(parsed)
     labels = cluster_articles(articles)
     _jsonl({"id": a.id, "story": label} for a, label in zip(articles, labels, strict=True))
@@ -343,7 +351,7 @@ def summarize(
         try:
             cluster = parse_cluster(row, where, default_id=str(n))
         except FormatError as exc:
-            raise FormatError(exc.reason, where=f"{file} {where}") from None
+            raise FormatError(exc.reason, where=f"{_name(file)} {exc.where}") from None
         sentences = summarize_docs(
             cluster.docs,
             cluster.lang,
@@ -361,7 +369,7 @@ def summarize(
     _jsonl(out)
 
 
-def _usage_line(exc: click.UsageError) -> str:
+def _usage_line(exc: click_errors.UsageError) -> str:
     """A usage error as one line: what is wrong, and the command's --help."""
     command = exc.ctx.command_path if exc.ctx else "newsdigest"
     return f"{exc.format_message()}; see {command} --help"
@@ -371,20 +379,21 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: every error a user can cause is one line on stderr, exit code 2, never a
     traceback (``newsdigest: <what went wrong>; <what to do>``)."""
     try:
-        code = app(args=argv, standalone_mode=False)
+        code = app(args=argv, prog_name="newsdigest", standalone_mode=False)
     except NewsdigestError as exc:
         typer.echo(f"newsdigest: {exc.one_line()}", err=True)
         sys.exit(2)
-    except click.exceptions.NoArgsIsHelpError as exc:
-        typer.echo(exc.ctx.get_help() if exc.ctx else str(exc), err=True)
+    except click_errors.NoArgsIsHelpError as exc:
+        if exc.format_message():  # with rich, the help is printed already
+            exc.show()
         sys.exit(2)
-    except click.UsageError as exc:
+    except click_errors.UsageError as exc:
         typer.echo(f"newsdigest: {_usage_line(exc)}", err=True)
         sys.exit(2)
-    except click.ClickException as exc:
+    except click_errors.ClickException as exc:
         typer.echo(f"newsdigest: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
-    except (click.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         typer.echo("newsdigest: interrupted", err=True)
         sys.exit(130)
     # Without standalone mode, click returns the code of a typer.Exit (e.g. 3) instead of
