@@ -92,6 +92,15 @@ def parse_url(url: str) -> URL:
             f"unsupported database URL {safe_url(url)}: newsdigest stores its data in SQLite "
             "or PostgreSQL"
         )
+    try:
+        is_async = parsed.get_dialect().is_async
+    except (ImportError, ArgumentError):
+        is_async = False  # an unknown driver: create_engine says so
+    if is_async:  # newsdigest runs its queries synchronously
+        raise DatabaseURLError(
+            f"unsupported database driver in {safe_url(url)}: it is asynchronous",
+            "use postgresql:// (psycopg 3) or sqlite:/// in --db / NEWSDIGEST_DATABASE_URL",
+        )
     return parsed
 
 
