@@ -10,6 +10,13 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from digest.errors import ConfigError
 from digest.render import DigestView, render_html, render_text
 
+__all__ = [
+    "EmailConfigError",
+    "build_message",
+    "clean_header",
+    "parse_address",
+]
+
 SUBJECT_MAX_CHARS = 120
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

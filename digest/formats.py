@@ -17,7 +17,7 @@ never a crash further on.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -364,8 +364,3 @@ def parse_story(value: Any, where: str = "") -> StoryRecord:
         last_updated=_date(rec, "last_updated", where),
         closed=closed,
     )
-
-
-def iter_stories(rows: Iterable[dict]) -> Iterator[StoryRecord]:
-    for n, row in enumerate(rows, 1):
-        yield parse_story(row, f"record {n}")

@@ -18,6 +18,17 @@ from digest.errors import InputFormatError
 from digest.lang import detect_language, fold, normalize_lang, word_count
 from digest.models import Article
 
+__all__ = [
+    "ArticleRejected",
+    "article_id",
+    "content_hash",
+    "derive_title",
+    "outlet_from_url",
+    "prepare_article",
+    "pretty_outlet",
+    "title_from_plain_text",
+]
+
 # Below this many words after cleaning a text is a teaser, an error page or a photo gallery.
 MIN_ARTICLE_WORDS = 25
 # A first line this long or longer is the lede paragraph, not a title.

@@ -9,6 +9,11 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+__all__ = [
+    "Settings",
+    "get_settings",
+]
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
 

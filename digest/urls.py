@@ -5,6 +5,14 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
+__all__ = [
+    "canonical_from_html",
+    "canonical_url",
+    "canonicalize_url",
+    "is_tracking_param",
+    "same_site",
+]
+
 # Query parameters that only say who sent the reader (analytics, ads, newsletters).
 TRACKING_PARAMS = frozenset(
     {
