@@ -243,9 +243,16 @@ def open_db(url: str) -> Engine:
 def check_database(url: str) -> None:
     """Open the database once (migrating it): a bad URL or an unreachable server is one
     DatabaseError without the password, not a crash in the middle of a run."""
+    from alembic.util import CommandError
+
     try:
         with open_db(url).connect():
             pass
+    except CommandError as exc:  # e.g. a schema revision this version does not know
+        raise DatabaseError(
+            f"cannot migrate the database {safe_url(url)}: {redact(str(exc), url)}",
+            "use the newsdigest version that created it, or another database",
+        ) from None
     except SQLAlchemyError as exc:
         lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         reason = redact(lines[0] if lines else type(exc).__name__, url)

@@ -1,5 +1,6 @@
 """storage.engine: URLs newsdigest can use, passwords never shown, migrations safe to race."""
 
+import os
 import subprocess
 import sys
 import time
@@ -115,3 +116,26 @@ def test_open_db_migrates_once_and_is_reusable(tmp_path):
     assert {"article", "story", "story_article", "alembic_version"} <= set(
         inspect(engine).get_table_names()
     )
+
+
+def test_a_database_from_a_newer_version_is_one_error(tmp_path):
+    from sqlalchemy import create_engine, text
+
+    url = f"sqlite:///{tmp_path / 'newer.db'}"
+    open_db(url)
+    raw = create_engine(url)
+    with raw.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'from_the_future'"))
+    raw.dispose()
+    result = subprocess.run(
+        [sys.executable, "-c", "from flows.cli import main; main()", "export", "articles"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "NEWSDIGEST_DATABASE_URL": url},
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("newsdigest: cannot migrate the database sqlite:///")
+    assert "from_the_future" in line and "use the newsdigest version that created it" in line
