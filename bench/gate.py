@@ -43,11 +43,25 @@ from summaries import n_words, rouge  # noqa: E402  (bench/summaries.py)
 # ------------------------------------------------------------------ the product's entry points
 # Exactly what the CLI and the pipeline call; re-point these lines when the modules move.
 from digest.extract import extract_html  # noqa: E402  (web source: page -> article text)
+from digest.formats import parse_article, parse_cluster  # noqa: E402  (formats A and C)
 from digest.grouping import cluster_articles  # noqa: E402  (newsdigest cluster)
-from digest.models import Article, Doc  # noqa: E402
+from digest.models import Article  # noqa: E402
 from digest.prepare import ArticleRejected, prepare_article  # noqa: E402  (every source)
 from digest.summarize import summarize as summarize_docs  # noqa: E402  (newsdigest summarize)
-from flows.steps import articles_for_cluster  # noqa: E402  (newsdigest cluster: format A in)
+from flows.steps import articles_for_cluster  # noqa: E402  (newsdigest cluster: cleaning)
+
+
+def cluster_records(records: list[dict]) -> list[str]:
+    """``newsdigest cluster`` on format A records: a story label per record."""
+    articles = [parse_article(r, require=("id", "title", "text")) for r in records]
+    return cluster_articles(articles_for_cluster(articles))
+
+
+def summarize_record(record: dict, max_words: int) -> str:
+    """``newsdigest summarize --max-words N`` on one format C record: the summary's text."""
+    cluster = parse_cluster(record)
+    return " ".join(s.text for s in summarize_docs(cluster.docs, cluster.lang, max_words=max_words))
+
 
 EVAL = ROOT.parent / "shared" / "eval"
 ECBPLUS = EVAL / "clustering" / "ecbplus-train-dev.jsonl"
@@ -71,10 +85,6 @@ def _jsonl(path: Path) -> list[dict]:
 # --------------------------------------------------------------------------------- slices
 
 
-def _cluster(records: list[dict]) -> list[str]:
-    return cluster_articles(articles_for_cluster(records))
-
-
 def grouping_ecbplus_dev() -> dict[str, float]:
     rows = [r for r in _jsonl(ECBPLUS) if r["split"] == "dev"]
     records = [
@@ -88,7 +98,7 @@ def grouping_ecbplus_dev() -> dict[str, float]:
         }
         for r in rows
     ]
-    p, _, f = bcubed(_cluster(records), [r["cluster"] for r in rows])
+    p, _, f = bcubed(cluster_records(records), [r["cluster"] for r in rows])
     return {"bcubed_precision": p, "bcubed_f1": f}
 
 
@@ -105,7 +115,7 @@ def grouping_stream_dev() -> dict[str, float]:
         }
         for r in rows
     ]
-    p, _, f = bcubed(_cluster(records), [r["story"] for r in rows])
+    p, _, f = bcubed(cluster_records(records), [r["story"] for r in rows])
     return {"bcubed_precision": p, "bcubed_f1": f}
 
 
@@ -114,9 +124,8 @@ def summaries_indosum() -> dict[str, float]:
     for r in _jsonl(INDOSUM)[::INDOSUM_STRIDE]:
         d = r["docs"][0]
         reference = "\n".join(r["references"])
-        docs = [Doc(title=d.get("title") or "", text=d["text"], lang="id")]
-        summary = summarize_docs(docs, "id", max_words=n_words(reference))
-        scores.append(rouge(" ".join(s.text for s in summary), reference)[1])
+        record = {"id": r["id"], "lang": "id", "docs": [{"title": "", "text": d["text"]}]}
+        scores.append(rouge(summarize_record(record, n_words(reference)), reference)[1])
     return {"rouge2_f1": 100 * statistics.fmean(scores)}
 
 
@@ -125,18 +134,9 @@ def summaries_ecbplus_mds() -> dict[str, float]:
     for r in _jsonl(ECBPLUS_MDS):
         if r["split"] != "dev":
             continue
-        docs = [
-            Doc(
-                title=d.get("title") or "",
-                text=d.get("text") or "",
-                url=d.get("url"),
-                lang=r["lang"],
-            )
-            for d in r["docs"]
-        ]
-        summary = summarize_docs(docs, r["lang"], max_words=MDS_WORDS)
-        text = " ".join(s.text for s in summary)
-        scores.append(rouge_n_recall(text, " ".join(r["references"]), 2, MDS_WORDS))
+        record = {"id": r["id"], "lang": r["lang"], "docs": r["docs"]}
+        summary = summarize_record(record, MDS_WORDS)
+        scores.append(rouge_n_recall(summary, " ".join(r["references"]), 2, MDS_WORDS))
     return {"rouge2_recall": 100 * statistics.fmean(scores)}
 
 
