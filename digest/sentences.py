@@ -17,6 +17,7 @@ import bisect
 import re
 
 from digest.lang import words
+from digest.rules import dateline_end, sentence_rules
 
 # Lowercased, without the final dot. A dot after one of these does not end a sentence.
 ABBREVIATIONS = frozenset(
@@ -36,9 +37,6 @@ _OPEN_QUOTES = '"“‘«'
 # A possible sentence end: terminal punctuation, optional closing quotes/brackets, whitespace.
 _BOUNDARY = re.compile(r"(\.{2,}|…|[.!?]+)([" + re.escape(_CLOSERS) + r"]*)(\s+)")
 _LOOKBACK = 64  # characters searched for the token before a period (abbreviations are short)
-# Wire datelines closed by an underscore ("WASHINGTON (AP) _ The ..."): a place in capitals
-# and the agency in parentheses.
-_WIRE_DATELINE = re.compile(r"[A-Z][A-Z .,'’/-]{1,40}\([\w .&-]{1,20}\)\s+_+\s+")
 # Words that open a sentence, never a name: after one of these a period ends the sentence even
 # when it follows an abbreviation ("... in the U.S. The move ...").
 _STARTERS = frozenset(
@@ -59,35 +57,6 @@ _TIME_FOLLOWERS = frozenset(
 )
 _NEXT_WORDS = re.compile(r"[\"'“‘(\[]*([^\s.,;:!?\"'”’)]+)(\.?)(?:\s+(\S+))?(?:\s+(\S+))?")
 _INITIALS = re.compile(r"^(?:[A-Za-z]{1,3}\.)+[A-Za-z]{1,3}$")  # S.H, M.Si, U.S, Ph.D
-_DASH = re.compile(r"\s(?:--|-|–|—)\s+")
-_DATELINE_WORD = re.compile(
-    r"^(?:\(?[A-Z0-9][\w.&'’]*\)?,?|\([\w .&]+\),?|[a-z]+\.(?:com|co|id|net)\b.*)$"
-)
-_DATELINE_MAX_CHARS = 60
-_DATELINE_MAX_WORDS = 6
-
-
-def _dateline_end(paragraph: str) -> int:
-    """Length of a leading dateline ("TEMPO.CO, Jakarta - ") in ``paragraph``, else 0."""
-    m = _DASH.search(paragraph, 0, _DATELINE_MAX_CHARS + 4)
-    if not m or m.start() == 0:
-        return 0
-    prefix = paragraph[: m.start()].strip()
-    tokens = re.sub(r"\([^)]*\)", lambda g: g.group(0).replace(" ", "_"), prefix).split()
-    if not tokens or len(tokens) > _DATELINE_MAX_WORDS:
-        return 0
-    if not all(_DATELINE_WORD.match(t.replace("_", " ")) for t in tokens):
-        return 0
-    # One capitalised word ("Rimanews -") is a dateline; a short capitalised name phrase
-    # with no comma, parenthesis, web-domain or ALL-CAPS word is more likely a subject.
-    signal = (
-        len(tokens) == 1
-        or "," in prefix
-        or "(" in prefix
-        or re.search(r"\.(?:com|co|id|net)\b", prefix, re.I)
-        or any(t.isupper() and len(t) >= 3 for t in tokens)
-    )
-    return m.end() if signal else 0
 
 
 def _token_ending(para: str, end: int) -> tuple[int, str]:
@@ -207,10 +176,7 @@ def _paragraphs(text: str) -> list[tuple[int, int]]:
 
 def _split_paragraph(text: str, start: int, end: int) -> list[tuple[int, int]]:
     para = text[start:end]
-    cut = _dateline_end(para)
-    if not cut:
-        wire = _WIRE_DATELINE.match(para, 0, _DATELINE_MAX_CHARS + 4)
-        cut = wire.end() if wire else 0
+    cut = dateline_end(para)
     out: list[tuple[int, int]] = []
     sent_start = cut
     quotes = _QuoteCounts(para)
@@ -272,19 +238,7 @@ MAX_CHARS = 1500
 MAX_WORD_CHARS = 40
 _BYLINE = re.compile(r"^By\s+[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){1,3}\b")
 
-_DEBRIS = re.compile(
-    r"scroll to continue|\bbaca[\s_]*juga\b|\blihat[\s_]*juga\b|\bsimak (?:juga|berita|video|"
-    r"selengkapnya|di)\b|selengkapnya|halaman (?:berikut|selanjutnya)|berita (?:terkait|"
-    r"terpopuler|lainnya)|pilihan editor|advertis|\biklan\b|^sumber\s*:|^red\s*:|^reporter\b|"
-    r"^editor\b|^penulis\b|^pewarta\b|copyright|©|hak cipta|all rights reserved|\bklik\b|"
-    r"click here|read more|also read|\bread also\b|\brelated\s*:|follow (?:us|kami)|"
-    r"ikuti (?:kami|kanal|berita|akun)|subscribe|berlangganan|newsletter|sign up|"
-    r"(?:download|unduh) (?:aplikasi|app)|\byuk\b|jangan lewatkan|dapatkan (?:update|berita|"
-    r"informasi)|tonton (?:juga|video)|^(?:foto|video|photo|image|gambar|ilustrasi)\s*:|"
-    r"getty images|https?://|www\.|\S+@\S+\.\w+|\[\s*\]|!\[|\|\s*$|^\s*\||loading|"
-    r"cookies?\b|javascript|privacy policy|terms of (?:use|service)|share (?:this|on)\b|"
-    r"\bad(?:vertisement)?\s*$|next page|previous page|^tags?\s*:|^topik\s*:"
-)  # matched against the lowercased sentence: twice as fast as re.IGNORECASE
+_DEBRIS = sentence_rules().debris  # digest/rules/sentences.toml, on the lowercased sentence
 _TERMINAL = ".!\"'”’)"
 
 
@@ -337,12 +291,7 @@ def is_candidate(sentence: str, lang: str | None = None) -> bool:
 
 
 # A line after which the rest of a scraped page is a list of other stories.
-_FOOTER = re.compile(
-    r"^(?:berita terkait|berita terpopuler|berita lainnya|artikel terkait|baca juga berita|"
-    r"related (?:articles|stories|news|coverage)|more (?:stories|from)|recommended|"
-    r"trending|terpopuler|rekomendasi)\b",
-    re.IGNORECASE,
-)
+_FOOTER = sentence_rules().footer  # digest/rules/sentences.toml
 
 
 def is_footer(sentence: str) -> bool:

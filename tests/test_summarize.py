@@ -232,6 +232,7 @@ def test_unknown_language_and_empty_inputs():
     # no title of 4+ words: the headline is the one-sentence summary
     first = summarize(tok, None, max_words=None, max_sentences=1)[0].text
     assert choose_headline(tok) == first
+    assert len(choose_headline(tok).split()) >= 4 and choose_headline(tok) in tok[0].text
 
 
 def test_order_is_chronological_then_by_position():

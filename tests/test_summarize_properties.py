@@ -10,7 +10,41 @@ from digest.models import Doc
 from digest.summarize import summarize
 
 WORDS = st.sampled_from(
-    ["Kim", "Putin", "Harris", "Sullivan", "Rusia", "Korea", "Utara", "senjata", "bertemu", "the", "minister", "said", "on", "Monday", "talks", "weapons", "deal", ".", ",", "!", "?", "“", "”", '"', "(", ")", "Sen.", "U.S.", "a.m.", "he", "they", "12", "2023"]
+    [
+        "Kim",
+        "Putin",
+        "Harris",
+        "Sullivan",
+        "Rusia",
+        "Korea",
+        "Utara",
+        "senjata",
+        "bertemu",
+        "the",
+        "minister",
+        "said",
+        "on",
+        "Monday",
+        "talks",
+        "weapons",
+        "deal",
+        ".",
+        ",",
+        "!",
+        "?",
+        "“",
+        "”",
+        '"',
+        "(",
+        ")",
+        "Sen.",
+        "U.S.",
+        "a.m.",
+        "he",
+        "they",
+        "12",
+        "2023",
+    ]
 )
 SENTENCE = st.lists(WORDS, min_size=3, max_size=25).map(lambda ws: " ".join(ws) + ".")
 ARTICLE = st.lists(st.one_of(SENTENCE, st.text(max_size=40)), max_size=8).map("\n".join)
