@@ -162,7 +162,7 @@ def select_coverage(
     length = np.array([u.n_words for u in units], dtype=np.float64)
     budget = float(max_words) if max_words is not None else float(length.sum())
     # Candidates: the most promising units that fit, and no unit whose context cannot come.
-    ok = length <= budget
+    ok = (length <= budget) & (length <= params.coverage_max_unit_words)
     needs = np.array([-1 if u.needs is None else u.needs for u in units])
     ok &= needs != -2  # -2: needs a sentence that is not a candidate
     promise = params.w_prior * score + value / max(value.max(initial=0.0), 1e-9)
