@@ -131,7 +131,10 @@ def _fast_date(value: str | None) -> datetime | None:
         return parse_date(value)
     if isinstance(parsed, date) and not isinstance(parsed, datetime):
         parsed = datetime(parsed.year, parsed.month, parsed.day)
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:  # year 1 with a positive offset: no date (range checks follow)
+        return None
 
 
 def _key(text: str) -> str:

@@ -16,6 +16,7 @@ from digest.clean import (
 from digest.dates import find_date_in_text, is_date_line
 from digest.lang import detect_language, fold, normalize_lang, word_count
 from digest.models import Article
+from digest.validate import cap_chars
 
 # Below this many words after cleaning a text is a teaser, an error page or a photo gallery.
 MIN_ARTICLE_WORDS = 25
@@ -23,6 +24,8 @@ MIN_ARTICLE_WORDS = 25
 MAX_TITLE_CHARS = 200
 # Titles made from a lede sentence are cut at this many words.
 DERIVED_TITLE_WORDS = 14
+# ... and at this many characters (about 14 words of Indonesian or English).
+DERIVED_TITLE_CHARS = 100
 # Header date lines ("Jumat, 8 September 2023 09:09 WIB") sit within the first paragraphs.
 HEADER_PARAGRAPHS = 4
 
@@ -68,8 +71,12 @@ def derive_title(text: str) -> str:
     sentence = (m.group(1) if m else first_para).strip()
     words = sentence.split()
     if len(words) <= DERIVED_TITLE_WORDS:
-        return sentence.rstrip(".")
-    return " ".join(words[:DERIVED_TITLE_WORDS]).rstrip(",;:") + "…"
+        title = sentence.rstrip(".")
+    else:
+        title = " ".join(words[:DERIVED_TITLE_WORDS]).rstrip(",;:") + "…"
+    # Scripts without spaces between words (Thai, Chinese, Japanese): a "word" can be the
+    # whole paragraph, so the title is cut in characters too.
+    return cap_chars(title, DERIVED_TITLE_CHARS)
 
 
 def outlet_from_url(url: str | None) -> str | None:

@@ -46,6 +46,11 @@ def _log_errors(errors: list[ItemError] | list[str], logger: logging.Logger) -> 
         logger.error("skipped %s", err)
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
 def resolve_sources(sources: list[str] | None, settings: Settings) -> list[SourceSpec]:
     """Command-line sources, else the sources file, else the project's seeds folder."""
     if sources:
@@ -121,7 +126,12 @@ def ingest(sources: list[str] | None = None, db_url: str | None = None) -> steps
         else:
             by_source[spec.key] = (spec, loaded)
     for spec, loaded in by_source.values():
-        report.merge(store_task(spec, loaded, db_url))
+        try:
+            report.merge(store_task(spec, loaded, db_url))
+        except Exception as exc:  # the database failed for this source even after retries
+            logger.error("source %s not stored: %s", spec.key, _first_line(exc))
+            report.failed += max(1, len(loaded.articles))
+            report.errors.append(f"{spec.key}: not stored: {_first_line(exc)}")
     logger.info("ingest done: %s", report.line())
     return report
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import codecs
 import json
+import logging
+import os
 import re
 from pathlib import Path
 
@@ -11,7 +13,10 @@ from digest.dates import parse_date
 from digest.extract import extract_html
 from digest.models import Article
 from digest.prepare import outlet_from_url, title_from_plain_text
+from digest.validate import RecordRejected, article_from_record, safe_label
 from flows.sources.base import ItemError, LoadResult
+
+log = logging.getLogger("newsdigest.local")
 
 TEXT_SUFFIXES = {".txt", ".text"}
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
@@ -41,7 +46,7 @@ def load_local(path: Path, max_bytes: int) -> LoadResult:
     if not path.exists():
         result.errors.append(ItemError(str(path), "no such file or folder"))
         return result
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    files = _list_files(path, result) if path.is_dir() else [path]
     for f in files:
         if any(part.startswith(".") for part in f.relative_to(path).parts if path.is_dir()):
             continue
@@ -54,7 +59,25 @@ def load_local(path: Path, max_bytes: int) -> LoadResult:
             result.errors.append(ItemError(str(f), str(exc)))
         except OSError as exc:
             result.errors.append(ItemError(str(f), f"cannot read: {exc.strerror or exc}"))
+        except Exception as exc:  # one odd file costs itself, never the folder
+            log.exception("unexpected error reading %s", safe_label(str(f)))
+            result.errors.append(ItemError(str(f), f"unexpected error: {type(exc).__name__}"))
     return result
+
+
+def _list_files(folder: Path, result: LoadResult) -> list[Path]:
+    """Every file under ``folder`` (symbolic links to folders not followed); a subfolder
+    that cannot be listed is an error of its own."""
+    files: list[Path] = []
+
+    def unreadable(exc: OSError) -> None:
+        where = exc.filename or str(folder)
+        result.errors.append(ItemError(str(where), f"cannot list: {exc.strerror or exc}"))
+
+    for root, dirs, names in os.walk(folder, onerror=unreadable):
+        dirs.sort()
+        files.extend(Path(root) / n for n in names if (Path(root) / n).is_file())
+    return sorted(files)
 
 
 def read_text(path: Path, max_bytes: int) -> str:
@@ -74,7 +97,13 @@ def read_text(path: Path, max_bytes: int) -> str:
         (codecs.BOM_UTF16_BE, "utf-16"),
     ):
         if data.startswith(bom):
-            return data.decode(enc)
+            try:
+                return data.decode(enc)
+            except UnicodeDecodeError as exc:
+                raise FileRejected(
+                    f"not valid {enc.upper().removesuffix('-SIG')} after its byte order mark "
+                    f"(offset {exc.start + len(bom)}): save the file as UTF-8"
+                ) from None
     if b"\x00" in data[:BINARY_SNIFF_BYTES]:
         raise FileRejected("binary file, not text")
     try:
@@ -175,22 +204,14 @@ def parse_json_articles(text: str, origin: str, *, lines: bool) -> LoadResult:
         items = data if isinstance(data, list) else [data]
         records = [(f"record {i + 1}", item) for i, item in enumerate(items)]
     for where, rec in records:
-        if not isinstance(rec, dict) or not isinstance(rec.get("text"), str):
-            result.errors.append(
-                ItemError(f"{origin}#{where}", 'not an article object with a "text" string')
+        try:
+            article = article_from_record(
+                rec,
+                f"{origin}#{where}" if len(records) > 1 else origin,
+                outlet_from_url=outlet_from_url,
             )
+        except RecordRejected as exc:
+            result.errors.append(ItemError(f"{origin}#{where}", str(exc)))
             continue
-        url = rec.get("url") or None
-        result.articles.append(
-            Article(
-                id=str(rec["id"]) if rec.get("id") not in (None, "") else "",
-                title=str(rec.get("title") or ""),
-                text=rec["text"],
-                url=url,
-                source=rec.get("source") or outlet_from_url(url),
-                published=parse_date(rec.get("published")) if rec.get("published") else None,
-                lang=rec.get("lang") or None,
-                origin=f"{origin}#{where}" if len(records) > 1 else origin,
-            )
-        )
+        result.articles.append(article)
     return result

@@ -281,6 +281,9 @@ class _Job:
                 self.remember(url, res)
         except FetchError as exc:
             self.error(url, exc.reason)
+        except Exception as exc:  # one bad page or feed must not stop the batch
+            log.debug("unexpected error on %s", url, exc_info=True)
+            self.error(url, f"unexpected error: {type(exc).__name__}: {exc}")
         finally:
             progress.advance(url)
 
