@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -359,11 +360,21 @@ def summarize(
     _jsonl(out)
 
 
+def _terminate(signum, frame) -> None:
+    """SIGTERM: end requests in flight, then leave through the normal exit path (so the
+    temporary Prefect server and open files are cleaned up)."""
+    from flows.sources.fetch import stop_fetching
+
+    stop_fetching()
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
     """Entry point: user errors are one line on stderr, never a traceback."""
     from digest.email import EmailConfigError
     from storage.engine import DatabaseURLError
 
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         app()
     except (UserError, DatabaseURLError, EmailConfigError) as exc:

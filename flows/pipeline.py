@@ -20,6 +20,7 @@ from digest.settings import Settings, get_settings
 from flows import steps
 from flows.deliver import send_digest_email
 from flows.sources.base import ItemError, LoadResult
+from flows.sources.fetch import resume_fetching, stop_fetching
 from flows.sources.local import load_local
 from flows.sources.spec import SourceSpec, classify
 from flows.sources.web import load_web_source, load_web_urls, plan_web_source
@@ -92,6 +93,19 @@ def store_task(spec: SourceSpec, loaded: LoadResult, db_url: str) -> steps.Inges
 @flow(name="ingest", log_prints=True)
 def ingest(sources: list[str] | None = None, db_url: str | None = None) -> steps.IngestReport:
     """Fetch or load, clean, enrich and store articles from every source."""
+    resume_fetching()
+    try:
+        return _ingest(sources, db_url)
+    except Exception:
+        raise
+    except BaseException:
+        # SIGTERM (Prefect's TerminationSignal), Ctrl-C or a crash: requests in flight end
+        # now, so the task runner's threads finish within seconds and the process can exit.
+        stop_fetching()
+        raise
+
+
+def _ingest(sources: list[str] | None, db_url: str | None) -> steps.IngestReport:
     logger = get_run_logger()
     settings = get_settings()
     db_url = db_url or settings.database_url

@@ -28,10 +28,13 @@ from __future__ import annotations
 
 import codecs
 import email.utils
+import errno
 import ipaddress
 import logging
+import os
 import random
 import re
+import select
 import socket
 import threading
 import time
@@ -44,6 +47,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpcore
 import httpx
+from httpcore._backends.sync import SyncStream
 from protego import Protego
 
 from digest.settings import Settings
@@ -286,6 +290,37 @@ class GuardedStream(httpcore.NetworkStream):
         return self._inner.get_extra_info(info)
 
 
+def _connect(
+    address: str, port: int, timeout: float | None, local_address: str | None
+) -> socket.socket:
+    """A TCP connection to ``address`` (an IP address), waited for in slices so that the
+    deadline and a stop are noticed while a host does not answer."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        if local_address:
+            sock.bind((local_address, 0))
+        sock.setblocking(False)
+        err = sock.connect_ex((address, port))
+        end = None if timeout is None else time.monotonic() + timeout
+        while err in (errno.EINPROGRESS, errno.EAGAIN, errno.EALREADY):
+            left = None if end is None else end - time.monotonic()
+            if left is not None and left <= 0:
+                raise httpcore.ConnectTimeout(f"timed out connecting to {address}")
+            budget = _budget(left)
+            wait = STOP_POLL_SECONDS if budget is None else min(budget, STOP_POLL_SECONDS)
+            _, writable, _ = select.select([], [sock], [], wait)
+            if writable:
+                err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if err:
+            raise httpcore.ConnectError(f"[Errno {err}] {os.strerror(err)}")
+        sock.setblocking(True)
+        return sock
+    except BaseException:
+        sock.close()
+        raise
+
+
 class GuardedBackend(httpcore.NetworkBackend):
     """Connects to an address it has just checked (``check=True``), within the deadline.
 
@@ -304,13 +339,14 @@ class GuardedBackend(httpcore.NetworkBackend):
         error: Exception | None = None
         for address in addresses:
             try:
-                stream = self._inner.connect_tcp(
-                    address, port, _budget(timeout), local_address, socket_options
-                )
+                sock = _connect(address, port, timeout, local_address)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 error = exc
                 continue
-            return GuardedStream(stream)
+            for option in socket_options or []:
+                sock.setsockopt(*option)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            return GuardedStream(SyncStream(sock))
         raise error or httpcore.ConnectError(f"cannot connect to {host}")
 
     def connect_unix_socket(self, path, timeout=None, socket_options=None):
@@ -797,13 +833,15 @@ class Fetcher:
                 f"timed out after {s.http_timeout_seconds:g} s", retryable=True
             ) from None
         except httpx.RemoteProtocolError as exc:
+            if "location header" in str(exc).lower():
+                raise FetchError(f"redirect to an invalid URL: {_first_line(exc)}") from None
             # A truncated body (fewer bytes than Content-Length), a malformed status line or
             # header: the server is broken, maybe briefly.
             raise FetchError(f"broken response: {_first_line(exc)}", retryable=True) from None
         except httpx.TransportError as exc:
             raise FetchError(f"connection failed: {_first_line(exc)}", retryable=True) from None
-        except httpx.InvalidURL as exc:
-            raise FetchError(f"invalid URL: {_first_line(exc)}") from None
+        except httpx.InvalidURL as exc:  # the URL, or where a redirect points
+            raise FetchError(f"invalid URL or redirect target: {_first_line(exc)}") from None
         except httpx.HTTPError as exc:  # decoding and other errors of one response
             raise FetchError(f"{type(exc).__name__}: {_first_line(exc)}") from None
 
@@ -886,3 +924,4 @@ def reset_fetcher() -> None:
         if _fetcher is not None:
             _fetcher.close()
         _fetcher, _fetcher_key = None, None
+    resume_fetching()
