@@ -137,7 +137,10 @@ def respond(
     """A plain response; ``length`` overrides the Content-Length header (to lie with it)."""
 
     def fault(conn: socket.socket, req: Request) -> None:
-        h = {"Content-Type": content_type, "Content-Length": str(len(body) if length is None else length)}
+        h = {
+            "Content-Type": content_type,
+            "Content-Length": str(len(body) if length is None else length),
+        }
         h.update(headers or {})
         conn.sendall(head(status, h) + body)
 

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from digest.dates import parse_date
-from digest.extract import extract_html
+from digest.extract import HtmlTooDeep, extract_html
 from digest.models import Article
 from digest.prepare import outlet_from_url, title_from_plain_text
 from digest.validate import RecordRejected, article_from_record, safe_label
@@ -129,7 +129,10 @@ def load_file(path: Path, max_bytes: int) -> LoadResult:
 
 def _parse_document(path: Path, suffix: str, text: str, origin: str) -> Article:
     if suffix in HTML_SUFFIXES:
-        extracted = extract_html(text)
+        try:
+            extracted = extract_html(text)
+        except HtmlTooDeep as exc:
+            raise FileRejected(str(exc)) from None
         if extracted is None:
             raise FileRejected("no article text found in the HTML")
         return Article(

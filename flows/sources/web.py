@@ -25,7 +25,7 @@ from pathlib import Path
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from digest.extract import Extracted, extract_html, word_count
+from digest.extract import Extracted, HtmlTooDeep, extract_html, word_count
 from digest.models import Article
 from digest.settings import Settings
 from digest.urls import _same_site, canonical_url, canonicalize_url
@@ -354,7 +354,11 @@ class _Job:
         html, encoding = decode_body(res.content, res.charset, html=True)
         if encoding != "utf-8" and not res.charset and not meta_charset(res.content):
             log.warning("%s: no charset declared and not UTF-8; decoded as %s", url, encoding)
-        extracted = extract_html(html, res.final_url)
+        try:
+            extracted = extract_html(html, res.final_url)
+        except HtmlTooDeep as exc:
+            self.error(url, str(exc))
+            return
         article = self.article(url, res, html, extracted, entry, feed_title, feed_lang)
         if article is None:
             self.error(url, "no article text found on the page")
