@@ -37,6 +37,7 @@ class FaultServer:
     def __init__(self) -> None:
         self.routes: dict[str, Fault] = {}
         self.hits: Counter[str] = Counter()
+        self.requests: list[Request] = []
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         server = self
@@ -88,8 +89,9 @@ class FaultServer:
         path = target.split("?", 1)[0]
         with self.lock:
             self.hits[path] += 1
-            hit = self.hits[path]
-        return Request(method, path, headers, hit)
+            req = Request(method, path, headers, self.hits[path])
+            self.requests.append(req)
+        return req
 
     def start(self) -> FaultServer:
         self.thread.start()

@@ -471,6 +471,19 @@ def decode_body(
         meta = meta_charset(content)
         if meta and meta not in candidates:
             candidates.append(meta)
+    # Charsets that lie. UTF-16/32 without a BOM on a body with no NUL bytes is ASCII-based
+    # text (decoding it as UTF-16 would make it CJK noise); a body that is valid UTF-8 and not
+    # plain ASCII is UTF-8 whatever a legacy charset claims (valid multi-byte UTF-8 does not
+    # happen by chance in windows-1252 or ISO-8859 text).
+    head = content[:1024]
+    candidates = [
+        c for c in candidates if not (c.startswith(("utf-16", "utf-32")) and b"\0" not in head)
+    ]
+    if candidates and candidates[0] != "utf-8" and not content.isascii():
+        try:
+            return content.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            pass
     if "utf-8" not in candidates:
         candidates.append("utf-8")
     for enc in candidates:
@@ -482,7 +495,8 @@ def decode_body(
         from charset_normalizer import from_bytes
 
         best = from_bytes(content[:200_000]).best()
-        if best is not None and best.encoding:
+        wide = best is not None and best.encoding.startswith(("utf_16", "utf_32"))
+        if best is not None and best.encoding and not (wide and b"\0" not in head):
             return content.decode(best.encoding, errors="replace"), best.encoding
     except ImportError:  # pragma: no cover - trafilatura depends on it
         pass
