@@ -81,7 +81,7 @@ class FaultServer:
             data += chunk
         head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1")
         lines = head.split("\r\n")
-        method, target, _ = (lines[0].split(" ", 2) + ["", ""])[:3]
+        method, target, _ = [*lines[0].split(" ", 2), "", ""][:3]
         headers = {}
         for line in lines[1:]:
             k, _, v = line.partition(":")

@@ -522,9 +522,8 @@ def test_latest_and_digest_files_are_written_atomically(tmp_path, monkeypatch):
         steps.write_digest(later, out)
     # The old latest.md is whole, no half-written file and no temporary file is left.
     assert (out / "latest.md").read_text(encoding="utf-8") == before
-    assert sorted(p.name for p in out.iterdir()) == sorted(
-        f"{first.stem}{suffix}" for suffix in (".md", ".html", ".txt", ".json")
-    ) + ["latest.md"]
+    names = [f"{first.stem}{suffix}" for suffix in (".md", ".html", ".txt", ".json")]
+    assert sorted(p.name for p in out.iterdir()) == sorted([*names, "latest.md"])
 
 
 def test_sigterm_stops_a_run_within_seconds(prefect_harness, faults, tmp_path):
@@ -569,3 +568,28 @@ def test_sigterm_stops_a_run_within_seconds(prefect_harness, faults, tmp_path):
     assert proc.returncode == 143, out.decode()[-2000:]
     assert took < 10, took
     assert "Traceback" not in out.decode()
+
+
+def test_an_article_the_database_refuses_costs_only_itself(db_url):
+    """Past validation (or from a caller that skipped it): the batch falls back to one row at
+    a time and the refused article is one error; SQLite and PostgreSQL."""
+    from digest.models import Article
+    from digest.prepare import content_hash
+    from flows.sources.base import LoadResult
+
+    texts = [
+        f"Report number {n} about the harbour works, told at length for the test. " * 4
+        for n in range(3)
+    ]
+    arts = [
+        Article(id=f"ok-{n}", title=f"Report {n}", text=t, content_hash=content_hash(t))
+        for n, t in enumerate(texts)
+    ]
+    # A lone surrogate (no UTF-8 form) and an id longer than the column: refused by both.
+    bad_text = "Broken \ud800 text " * 10
+    arts.insert(1, Article(id="x" * 100, title="Broken", text=bad_text, content_hash="bad-hash"))
+    with db_session(db_url) as s:
+        report = steps.store_loaded(s, "direct", "local", LoadResult(articles=arts))
+    assert report.new == 3 and report.failed == 1
+    assert report.errors[0].startswith("x" * 100 + ": cannot be stored: ")
+    assert sorted(r.uid for r in _stored(db_url)) == ["ok-0", "ok-1", "ok-2"]
