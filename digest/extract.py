@@ -114,7 +114,8 @@ _PLACEHOLDER = re.compile(r"^(?:\$\$|\{\{|\[\[|%%)\s*[\w.:-]+\s*(?:\$\$|\}\}|\]\
 # hide text) loses everything under it. Such pages are read again with their wrapper tags
 # (div, span, font, ...) removed; if they are still too deep, HtmlTooDeep says so.
 MAX_HTML_DEPTH = 255
-_TAG_RE = re.compile(r"<(/?)([A-Za-z][\w:-]*)[^>]*?(/?)>")
+# [^<>] keeps every match attempt short: linear on any input, "<a <a <a ..." included.
+_TAG_RE = re.compile(r"<(/?)([A-Za-z][\w:-]*)[^<>]*?(/?)>")
 _VOID_TAGS = frozenset(
     [
         "area",
@@ -136,7 +137,7 @@ _VOID_TAGS = frozenset(
 _WRAPPER_TAGS = re.compile(
     r"</?(?:div|span|font|section|center|b|i|u|em|strong|small|big|sup|sub|aside|main|"
     r"header|footer|nav|article|figure|blockquote|ul|ol|li|dl|dd|dt|table|tbody|tr|td|th)"
-    r"\b[^>]*>",
+    r"\b[^<>]*>",
     re.I,
 )
 

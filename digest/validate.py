@@ -53,7 +53,6 @@ _FORMATTING = re.compile(
     "[\u00ad\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
 )
 _SURROGATES = re.compile("[\ud800-\udfff]")
-_LINE_BREAKS = re.compile(r"\s*[\n\r\u2028\u2029\x85]+\s*")
 
 
 class RecordRejected(ValueError):
@@ -65,14 +64,14 @@ def clean_chars(text: str) -> str:
     if not text:
         return ""
     text = _SURROGATES.sub("\ufffd", text)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x85", "\n")
     text = _CONTROLS.sub("", text)
     return _FORMATTING.sub("", text)
 
 
 def one_line(text: str) -> str:
     """Cleaned text on one line: line breaks and runs of white space become one space."""
-    return " ".join(_LINE_BREAKS.sub(" ", clean_chars(text)).split())
+    return " ".join(clean_chars(text).split())  # str.split() knows every line separator
 
 
 def cap_chars(text: str, limit: int) -> str:
