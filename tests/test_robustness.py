@@ -593,3 +593,48 @@ def test_an_article_the_database_refuses_costs_only_itself(db_url):
     assert report.new == 3 and report.failed == 1
     assert report.errors[0].startswith("x" * 100 + ": cannot be stored: ")
     assert sorted(r.uid for r in _stored(db_url)) == ["ok-0", "ok-1", "ok-2"]
+
+
+def test_hostile_feed_costs_only_its_bad_entries(faults, fast, sqlite_url, caplog):
+    """tests/badinput/pages/hostile-feed.xml: good entries next to dates out of range, links
+    to other schemes, no link, and entries whose pages redirect, drip, reset or nest too deep."""
+    caplog.set_level(logging.WARNING, logger="newsdigest")
+    faults.add("/robots.txt", fs.not_found)
+    feed = (
+        (BADINPUT / "pages" / "hostile-feed.xml")
+        .read_bytes()
+        .replace(b"{base}", faults.base.encode())
+    )
+    feed_url = faults.add("/feed.xml", fs.respond(feed, "application/rss+xml; charset=utf-8"))
+    for n in range(1, 5):
+        faults.add(f"/good-{n}", fs.respond(_page(f"Good entry {n}")))
+    for path, fault, _, _ in _fault_table(faults):
+        if path in ("/to-javascript", "/drip-headers", "/reset"):
+            faults.add(path, fault)
+    faults.add("/deep", fs.respond((BADINPUT / "pages" / "deep-ins.html").read_bytes()))
+    spec = SourceSpec(key=feed_url, kind="url")
+    loaded = load_web_urls(spec, [feed_url], fast, sqlite_url)
+    prepared = steps.prepare_articles(loaded)
+    with db_session(sqlite_url) as s:
+        report = steps.store_loaded(s, spec.key, spec.kind, prepared)
+    rows = {r.url.rsplit("/", 1)[-1]: r for r in _stored(sqlite_url)}
+    assert sorted(rows) == ["good-1", "good-2", "good-3", "good-4"]
+    assert rows["good-1"].published == datetime(2024, 5, 2, 8)  # stored naive UTC by SQLite
+    assert rows["good-2"].published is None and rows["good-3"].published is None
+    assert rows["good-4"].title == "Title with bidi and zero width"
+    reasons = sorted(e.reason for e in loaded.errors)
+    assert len(reasons) == 7 and report.failed == 7, reasons
+    expected = [
+        "entry link javascript:alert(document.cookie) is not http(s)",
+        "entry link file://etc/passwd is not http(s)",  # as feedparser gives it
+        "feed entry has no link",
+        "invalid URL or redirect target",
+        "no complete response within 1 s",
+        "Connection reset by peer",
+        "HTML nested 403 levels deep",
+    ]
+    for part in expected:
+        assert any(part in r for r in reasons), (part, "\n".join(reasons))
+    assert any(
+        "9999" in r.getMessage() and "out of range" in r.getMessage() for r in caplog.records
+    )
