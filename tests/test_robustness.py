@@ -638,3 +638,126 @@ def test_hostile_feed_costs_only_its_bad_entries(faults, fast, sqlite_url, caplo
     assert any(
         "9999" in r.getMessage() and "out of range" in r.getMessage() for r in caplog.records
     )
+
+
+def _tls_files(tmp_path: Path, name: str) -> tuple[Path, Path, Path]:
+    """A test CA and a certificate for ``name`` signed by it (PEM files)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.now(UTC)
+
+    def cert(subject, issuer, key, signer, ca: bool, san: str | None):
+        b = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if ca:
+            b = b.add_extension(
+                x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+                critical=True,
+            ).add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
+            )
+        if san:
+            b = b.add_extension(x509.SubjectAlternativeName([x509.DNSName(san)]), critical=False)
+        return b.sign(signer, hashes.SHA256())
+
+    ca_key, leaf_key = (
+        ec.generate_private_key(ec.SECP256R1()),
+        ec.generate_private_key(ec.SECP256R1()),
+    )
+    ca = cert("newsdigest test CA", "newsdigest test CA", ca_key, ca_key, True, None)
+    leaf = cert(name, "newsdigest test CA", leaf_key, ca_key, False, name)
+    pem = serialization.Encoding.PEM
+    ca_file, cert_file, key_file = tmp_path / "ca.pem", tmp_path / "cert.pem", tmp_path / "key.pem"
+    ca_file.write_bytes(ca.public_bytes(pem))
+    cert_file.write_bytes(leaf.public_bytes(pem))
+    key_file.write_bytes(
+        leaf_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return ca_file, cert_file, key_file
+
+
+def test_https_to_the_checked_address_keeps_the_name_for_sni_and_certificate(
+    settings_env, monkeypatch, tmp_path
+):
+    """The socket goes to the resolved address; TLS still sends the name (SNI) and verifies
+    the certificate against the name, and the Host header is the name."""
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from flows.sources.fetch import guarded_transport
+
+    settings_env(ALLOW_PRIVATE_HOSTS="1", PER_HOST_DELAY_SECONDS="0", HTTP_RETRIES="0")
+    ca_file, cert_file, key_file = _tls_files(tmp_path, "secure.test")
+    seen: dict[str, str] = {}
+    page = _page("Secure")
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            seen["host"] = self.headers["Host"]
+            body = page if self.path == "/page" else b"no"
+            self.send_response(200 if self.path == "/page" else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(cert_file, key_file)
+
+    def remember_sni(sock, name, ctx) -> None:
+        seen.setdefault("sni", name)
+
+    server_ctx.sni_callback = remember_sni
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.socket = server_ctx.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    port = httpd.server_address[1]
+    real = socket.getaddrinfo
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda host, p, *a, **k: (
+            [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", p))]
+            if host == "secure.test"
+            else real(host, p, *a, **k)
+        ),
+    )
+    client_ctx = ssl.create_default_context(cafile=str(ca_file))
+    fetcher = Fetcher(
+        get_settings(), transport=guarded_transport(get_settings(), verify=client_ctx)
+    )
+    try:
+        res = fetcher.get(f"https://secure.test:{port}/page")
+        assert res.status == 200 and res.content == page
+        assert seen == {"sni": "secure.test", "host": f"secure.test:{port}"}
+        # A certificate for another name is refused even though the address is the same.
+        monkeypatch.setattr(
+            socket,
+            "getaddrinfo",
+            lambda host, p, *a, **k: [
+                (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", p))
+            ],
+        )
+        with pytest.raises(FetchError, match="certificate verify failed"):
+            fetcher.get(f"https://other.test:{port}/page")
+    finally:
+        fetcher.close()
+        httpd.shutdown()
+        httpd.server_close()

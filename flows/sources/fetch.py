@@ -356,13 +356,14 @@ class GuardedBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
-def guarded_transport(settings: Settings) -> httpx.HTTPTransport:
-    """The HTTP transport of the shared client: connections go through GuardedBackend."""
+def guarded_transport(settings: Settings, verify=True) -> httpx.HTTPTransport:
+    """The HTTP transport of the shared client: connections go through GuardedBackend.
+    ``verify``: as httpx's (an ``ssl.SSLContext`` trusts a test CA)."""
     limits = httpx.Limits(
         max_connections=max(1, settings.max_concurrency),
         max_keepalive_connections=max(1, settings.max_concurrency),
     )
-    transport = httpx.HTTPTransport(limits=limits)
+    transport = httpx.HTTPTransport(limits=limits, verify=verify)
     transport._pool._network_backend = GuardedBackend(check=not settings.allow_private_hosts)
     return transport
 
