@@ -10,6 +10,12 @@ import dateparser
 
 from digest.validate import sane_date
 
+__all__ = [
+    "find_date_in_text",
+    "is_date_line",
+    "parse_date",
+]
+
 DATE_LANGUAGES = ["id", "en"]
 # How far into a text a dateline or header date is looked for: header dates sit above the
 # body, "Jumat (8/9/2023)" datelines in its first paragraph or two.

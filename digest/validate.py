@@ -1,7 +1,8 @@
 """Values from outside checked and normalised at the boundary (pure: no Prefect, no database).
 
-Every source adapter hands its articles through :func:`validate_article`; JSON records
-(format A) are turned into articles by :func:`article_from_record`. What they guarantee:
+Every source adapter's articles go through :func:`validate_article` (``flows.steps``), after
+the JSON field types of format A records were checked by ``digest.formats.parse_article``.
+What it guarantees:
 
 - text fields are ``str`` without control characters, bidi overrides, invisible formatting
   characters or lone surrogates (which PostgreSQL and UTF-8 encoders refuse); single-line
@@ -11,7 +12,7 @@ Every source adapter hands its articles through :func:`validate_article`; JSON r
 - a publication date lies between :data:`EARLIEST_DATE` and :data:`MAX_FUTURE` from now,
   else it is dropped (``published=None``) and a warning logged, so no stored date can overflow
   the date arithmetic of grouping and digests;
-- a field of the wrong JSON type rejects its record alone, with one line saying which field.
+- a field of the wrong type rejects its article alone, with one line saying which field.
 """
 
 from __future__ import annotations
@@ -208,83 +209,14 @@ def validate_article(article: Article) -> Article:
     )
 
 
+def _json_type(value: object) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "true/false"}
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return "a number"
+    return names.get(type(value), type(value).__name__)
+
+
 def safe_label(value: str) -> str:
     """A file name or URL fit for a message or a database column: lone surrogates (bytes a
     file name held that are not UTF-8) become U+FFFD, controls are removed."""
     return one_line(value)
-
-
-# --- format A records --------------------------------------------------------------------
-
-_JSON_TYPES = {
-    dict: "an object",
-    list: "a list",
-    str: "a string",
-    bool: "true/false",
-    int: "a number",
-    float: "a number",
-    type(None): "null",
-}
-
-
-def _json_type(value: object) -> str:
-    return _JSON_TYPES.get(type(value), type(value).__name__)
-
-
-def _optional_str(rec: dict, key: str) -> str | None:
-    value = rec.get(key)
-    if value is None or isinstance(value, str):
-        return value
-    raise RecordRejected(f'"{key}" must be a string or null, not {_json_type(value)}')
-
-
-def article_from_record(rec: object, origin: str, *, outlet_from_url=None) -> Article:
-    """A format A record (``{"id", "title", "text", "url", "source", "published", "lang"}``)
-    as a validated :class:`Article`; RecordRejected names the first field of a wrong type.
-
-    ``id`` may also be a number; ``published`` is an ISO-8601 string (an unreadable or
-    out-of-range date is dropped with a warning, the article kept).
-    """
-    from digest.dates import parse_date
-
-    if not isinstance(rec, dict):
-        raise RecordRejected(f'not an article object with a "text" string ({_json_type(rec)})')
-    text = rec.get("text")
-    if not isinstance(text, str):
-        raise RecordRejected(
-            'not an article object with a "text" string'
-            + (f' ("text" is {_json_type(text)})' if "text" in rec else "")
-        )
-    raw_id = rec.get("id")
-    if raw_id is not None and (not isinstance(raw_id, str | int) or isinstance(raw_id, bool)):
-        raise RecordRejected(f'"id" must be a string or a number, not {_json_type(raw_id)}')
-    title = _optional_str(rec, "title")
-    url = _optional_str(rec, "url")
-    source = _optional_str(rec, "source")
-    lang = _optional_str(rec, "lang")
-    published_raw = _optional_str(rec, "published")
-    item = safe_label(origin)
-    published = None
-    if published_raw and published_raw.strip():
-        published = parse_date(published_raw)
-        if published is None:
-            log.warning(
-                "%s: publication date %r is unreadable or out of range: ignored",
-                item,
-                one_line(published_raw)[:60],
-            )
-    url = check_url(url, item)
-    if not source and outlet_from_url is not None:
-        source = outlet_from_url(url)
-    return validate_article(
-        Article(
-            id=str(raw_id) if raw_id not in (None, "") else "",
-            title=title or "",
-            text=text,
-            url=url,
-            source=source or None,
-            published=published,
-            lang=lang or None,
-            origin=origin,
-        )
-    )

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from digest.formats import FormatError, parse_article
 from digest.grouping import cluster_articles
 from digest.lang import words
 from digest.models import Article, Doc
@@ -16,7 +17,6 @@ from digest.summarize import choose_headline, summarize
 from digest.validate import (
     MAX_TITLE_CHARS,
     RecordRejected,
-    article_from_record,
     cap_chars,
     clean_chars,
     one_line,
@@ -188,12 +188,14 @@ JSON_VALUE = st.recursive(
     | JSON_VALUE
 )
 def test_any_json_record_is_an_article_or_one_clear_rejection(record):
+    """The boundary of the pipeline: format A's field types, then validation of the values."""
     try:
-        article = article_from_record(record, "records.jsonl#line 1")
-    except RecordRejected as exc:
+        article = validate_article(parse_article(record, "line 1"))
+    except (FormatError, RecordRejected) as exc:
         assert "\n" not in str(exc) and str(exc)
         return
     assert isinstance(article.text, str) and len(article.title) <= MAX_TITLE_CHARS
     assert article.url is None or article.url.startswith(("http://", "https://"))
     assert article.published is None or datetime(1900, 1, 1, tzinfo=UTC) <= article.published
+    article.text.encode("utf-8")  # storable
     assert validate_article(article) == article  # validation is idempotent

@@ -50,6 +50,7 @@ import httpx
 from httpcore._backends.sync import SyncStream
 from protego import Protego
 
+from digest.errors import SourceError
 from digest.settings import Settings
 
 log = logging.getLogger("newsdigest.fetch")
@@ -88,7 +89,7 @@ _URL_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.+-]+)""", re.I)
 
 
-class FetchError(Exception):
+class FetchError(SourceError):
     """A URL that could not be fetched; ``str()`` is the one-line reason."""
 
     def __init__(
@@ -122,9 +123,6 @@ class FetchResult:
     @property
     def not_modified(self) -> bool:
         return self.status == 304
-
-    def text(self) -> str:
-        return decode_body(self.content, self.charset, html=self.kind == "html")[0]
 
 
 # --- safety ------------------------------------------------------------------------------

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import codecs
-import json
 import logging
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from digest.dates import parse_date
+from digest.errors import SourceError
 from digest.extract import HtmlTooDeep, extract_html
+from digest.formats import FormatError, parse_article, read_json_records
 from digest.models import Article
 from digest.prepare import outlet_from_url, title_from_plain_text
-from digest.validate import RecordRejected, article_from_record, safe_label
+from digest.validate import safe_label
 from flows.sources.base import ItemError, LoadResult
 
 log = logging.getLogger("newsdigest.local")
@@ -32,12 +34,8 @@ _MD_EMPHASIS = re.compile(r"(\*\*|__|\*|_|`)(?=\S)(.+?)(?<=\S)\1")
 _MD_HEADING = re.compile(r"^#{1,6}\s+", re.M)
 
 
-class FileRejected(ValueError):
+class FileRejected(SourceError, ValueError):
     """The file cannot be read as articles; the message says why in one line."""
-
-
-def is_local_source(spec: str) -> bool:
-    return not re.match(r"^[a-z][a-z0-9+.-]*://", spec, re.I)
 
 
 def load_local(path: Path, max_bytes: int) -> LoadResult:
@@ -187,34 +185,39 @@ def parse_markdown(text: str, origin: str) -> Article:
 def parse_json_articles(text: str, origin: str, *, lines: bool) -> LoadResult:
     """Format A records: a JSON object or array (.json), or one object a line (.jsonl)."""
     result = LoadResult()
-    records: list[tuple[str, object]] = []
-    if lines:
-        for n, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                try:
-                    records.append((f"line {n}", json.loads(line)))
-                except json.JSONDecodeError as exc:
-                    result.errors.append(
-                        ItemError(f"{origin}#line {n}", f"malformed JSON: {exc.msg}")
-                    )
-    else:
+    try:
+        records = read_json_records(text, lines=lines)
+    except FormatError as exc:
+        raise FileRejected(f"{exc.reason} ({exc.where})") from None
+    several = sum(1 for rec in records if rec.error is None) > 1
+    for rec in records:
+        item = f"{origin}#{rec.where}"
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise FileRejected(
-                f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-            ) from None
-        items = data if isinstance(data, list) else [data]
-        records = [(f"record {i + 1}", item) for i, item in enumerate(items)]
-    for where, rec in records:
-        try:
-            article = article_from_record(
-                rec,
-                f"{origin}#{where}" if len(records) > 1 else origin,
-                outlet_from_url=outlet_from_url,
-            )
-        except RecordRejected as exc:
-            result.errors.append(ItemError(f"{origin}#{where}", str(exc)))
+            if rec.error is not None:
+                raise rec.error
+            article = parse_article(rec.value, rec.where)
+            _warn_unread_date(rec.value, article, item)
+        except FormatError as exc:
+            result.errors.append(ItemError(item, exc.reason))
             continue
-        result.articles.append(article)
+        result.articles.append(
+            replace(
+                article,
+                source=article.source or outlet_from_url(article.url),
+                origin=item if several else origin,
+            )
+        )
     return result
+
+
+def _warn_unread_date(record: dict, article: Article, item: str) -> None:
+    """A ``published`` string that gave no date (unreadable, or out of range: year 0001,
+    9999) is dropped with a warning; the article is kept."""
+    value = record.get("published")
+    if isinstance(value, str) and value.strip() and article.published is None:
+        log.warning(
+            "%s: publication date %r is unreadable or out of range (1900 to 2 days from "
+            "now): ignored",
+            safe_label(item),
+            safe_label(value)[:60],
+        )
