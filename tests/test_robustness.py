@@ -26,7 +26,7 @@ from sqlmodel import select
 
 from digest.settings import get_settings
 from flows import steps
-from flows.sources.fetch import DEADLINE_FACTOR, Fetcher, FetchError, reset_fetcher
+from flows.sources.fetch import DEADLINE_FACTOR, Fetcher, FetchError, decode_body, reset_fetcher
 from flows.sources.local import load_local
 from flows.sources.spec import SourceSpec
 from flows.sources.web import load_web_urls
@@ -377,8 +377,10 @@ def test_bursts_and_lies_that_recover_or_are_read_right(faults, fast):
         assert faults.hits["/burst-429"] == 3
         assert fetcher.get(faults.url("/burst-502")).content == good
         assert fetcher.get(faults.url("/short-length")).content == good[:-10]
-        assert text in fetcher.get(faults.url("/lying-charset")).text()
-        assert "plain ascii" in fetcher.get(faults.url("/utf16-lie")).text()
+        lying = fetcher.get(faults.url("/lying-charset"))
+        assert text in decode_body(lying.content, lying.charset)[0]
+        utf16 = fetcher.get(faults.url("/utf16-lie"))
+        assert "plain ascii" in decode_body(utf16.content, utf16.charset)[0]
         assert fetcher.get(faults.url("/gzip")).content == good
     finally:
         fetcher.close()
