@@ -17,6 +17,8 @@ exactly what they export):
 - ``digest.prepare``: ``prepare_article``, ``ArticleRejected``, ``content_hash``,
   ``title_from_plain_text``, ``outlet_from_url`` (a loaded article made storable);
 - ``digest.clean``: ``clean_text``, ``drop_repeated_lines`` (site debris removed);
+- ``digest.rules``: every cleaning rule as data (``rules_for``, ``find_dateline``,
+  ``paragraph_rules``, ``sentence_rules``; the TOML files beside it);
 - ``digest.lang``: ``detect_language``, ``normalize_lang``, ``words``, ``terms``, ``stemmer``;
 - ``digest.dates``: ``parse_date``, ``find_date_in_text``, ``is_date_line``;
 - ``digest.urls``: ``canonicalize_url``, ``canonical_url``, ``same_site``;
