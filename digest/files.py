@@ -7,6 +7,8 @@ import os
 import tempfile
 from pathlib import Path
 
+__all__ = ["atomic_write_text"]
+
 
 def atomic_write_text(path: Path, content: str, encoding: str = "utf-8") -> None:
     """Write ``content`` to ``path`` atomically: a temporary file in the same folder, flushed

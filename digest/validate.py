@@ -27,6 +27,22 @@ from urllib.parse import urlsplit
 
 from digest.models import Article
 
+__all__ = [
+    "EARLIEST_DATE",
+    "MAX_FUTURE",
+    "MAX_TITLE_CHARS",
+    "RecordRejected",
+    "cap_chars",
+    "check_date",
+    "check_url",
+    "clean_chars",
+    "http_url",
+    "one_line",
+    "safe_label",
+    "sane_date",
+    "validate_article",
+]
+
 log = logging.getLogger("newsdigest.validate")
 
 # News is not older than this; year 0001 and friends are placeholders or bugs.
