@@ -28,7 +28,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import digest.grouping as grouping_module  # noqa: E402
 from digest.features import content_terms, extract  # noqa: E402
 from digest.grouping import DEFAULT_PARAMS, GroupingParams, StoryGrouper  # noqa: E402
 from digest.models import Article  # noqa: E402
@@ -180,8 +179,7 @@ def tune_baseline(arts, gold) -> float:
 
 
 def method(arts: list[Article], params: GroupingParams = DEFAULT_PARAMS) -> list[str]:
-    grouping_module.extract = _cached_extract
-    return [a.story_id for a in StoryGrouper(params).add_many(arts)]
+    return [a.story_id for a in StoryGrouper(params, extract=_cached_extract).add_many(arts)]
 
 
 STREAM_BATCH = 25  # articles per add_many call when the dev set is fed as a stream
@@ -205,8 +203,7 @@ def streamed_by_date(arts: list[Article], params: GroupingParams = DEFAULT_PARAM
 
 def streamed(arts: list[Article], params: GroupingParams = DEFAULT_PARAMS) -> list[str]:
     """The dev set fed incrementally: one add_many call per STREAM_BATCH articles."""
-    grouping_module.extract = _cached_extract
-    g = StoryGrouper(params)
+    g = StoryGrouper(params, extract=_cached_extract)
     story = {}
     for i in range(0, len(arts), STREAM_BATCH):
         batch = arts[i : i + STREAM_BATCH]
