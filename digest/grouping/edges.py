@@ -36,8 +36,11 @@ def combined_edges(
     p: GroupingParams,
     idf: Callable[[np.ndarray], np.ndarray],
     renumber: Renumberer,
+    days: np.ndarray | None = None,
 ) -> Edges:
     """(new index, pool index, similarity) of every pair above ``min_similarity``.
+
+    ``days``: the time of each pool entry in days (NaN: undated), for the time decay.
 
     The similarity is the cosine of the combined vectors times the conflict factors of
     :class:`GroupingParams` (salient names, years, figures). Rows are done in blocks of at
@@ -50,6 +53,7 @@ def combined_edges(
     n_sal = np.array([len(d.salient) for d in pool], np.float64)
     has_y = np.array([len(d.years) > 0 for d in pool])
     has_f = np.array([len(d.counted) > 0 for d in pool])
+    has_s = np.array([len(d.scores) > 0 for d in pool])
     step = max(1, BLOCK_CELLS // max(1, len(pool)))
     blocks = [(lo, min(len(pool), lo + step)) for lo in range(offset, len(pool), step)]
 
@@ -71,9 +75,20 @@ def combined_edges(
         factor = np.where(both, 1.0 - p.name_conflict * (1.0 - shared / smaller), 1.0)
         no_year = has_y[ap] & has_y[b] & ((code >> FIELD_BITS) & FIELD_MASK == 0)
         factor *= np.where(no_year, 1.0 - p.year_conflict, 1.0)
-        no_fig = has_f[ap] & has_f[b] & (code >> (2 * FIELD_BITS) == 0)
+        figs = (code >> (2 * FIELD_BITS)) & FIELD_MASK
+        no_fig = has_f[ap] & has_f[b] & (figs == 0)
         factor *= np.where(no_fig, 1.0 - p.figure_conflict, 1.0)
+        same_score = code >> (3 * FIELD_BITS)
+        no_score = has_s[ap] & has_s[b] & (same_score == 0)
+        factor *= np.where(no_score, 1.0 - p.score_conflict, 1.0)
         sim = cos * factor
+        if days is not None and p.time_scale_days:
+            gap = np.abs(days[ap] - days[b])
+            decay = 1.0 / (1.0 + (gap / p.time_scale_days) ** p.time_power)
+            # a pair this similar names the same specific event: time weighs less and less
+            strong = (sim - p.time_strong_from) / (p.time_strong_full - p.time_strong_from)
+            decay += (1.0 - decay) * np.clip(strong, 0.0, 1.0)
+            sim = sim * np.where(np.isnan(gap), 1.0, decay)
         ok = sim >= p.min_similarity
         return ap[ok] - offset, b[ok], sim[ok]
 

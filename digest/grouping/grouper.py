@@ -72,6 +72,7 @@ class _Chunk:
     pool: list[DocVector]
     node: np.ndarray
     offset: int
+    days: np.ndarray  # time of each pool entry in days (a locked member: its story's last)
 
     @property
     def n_locked(self) -> int:
@@ -183,7 +184,7 @@ class StoryGrouper:
         chunk = self._gather(new)
         edges = combined_edges(
             chunk.pool, chunk.offset, self.params, self._idf(self.params.combined_idf_floor),
-            self._renumber,
+            self._renumber, chunk.days,
         )  # fmt: skip
         dups = near_duplicates(edges, chunk.pool, chunk.offset, len(new), self.params)
         roots, sizes = self._link(chunk, edges, dups)
@@ -209,7 +210,11 @@ class StoryGrouper:
                 pool += kept
         offset = len(node_of)
         node_of += range(len(stories), len(stories) + len(movable))
-        return _Chunk(new, recent, stories, pool + movable, np.array(node_of, np.int64), offset)
+        node = np.array(node_of, np.int64)
+        times = [stories[k].last or d.published for k, d in zip(node_of, pool, strict=False)]
+        times += [d.published for d in movable]
+        days = np.array([t.timestamp() / 86400.0 if t else np.nan for t in times], np.float64)
+        return _Chunk(new, recent, stories, pool + movable, node, offset, days)
 
     def _link(
         self, chunk: _Chunk, edges: Edges, dups: dict[int, int]

@@ -33,9 +33,12 @@ class GroupingParams:
     w_title_terms: float = 3.0
     w_name_terms: float = 3.0
     w_figure_terms: float = 1.0
+    w_score_terms: float = 3.0
     name_conflict: float = 0.7
     year_conflict: float = 0.6
     figure_conflict: float = 0.3
+    # Both report match scores (title and lead) and share none: different matches.
+    score_conflict: float = 0.5
     salient_min_count: int = 2
     # Added to every IDF of the combined vector. 0 lets words that every article of a topic
     # uses ("pirates", "Gulf of Aden") weigh nothing, so the names and figures that tell two
@@ -50,6 +53,17 @@ class GroupingParams:
     attach_threshold: float | None = 0.04
     # Average-linkage stopping threshold on the combined similarity (train grid above).
     link_threshold: float = 0.08
+
+    # --- time --------------------------------------------------------------------------------
+    # The similarity of two dated articles is multiplied by 1 / (1 + (gap / time_scale_days)
+    # ** time_power), the gap in days between them (for a member of an open story: between
+    # the article and the story's last article). Undated pairs keep their similarity.
+    time_scale_days: float | None = 3.0
+    time_power: float = 2.0
+    # A pair whose similarity (before time) is at least time_strong_from names the same
+    # specific event more and more surely: the decay fades linearly to none at time_strong_full.
+    time_strong_from: float = 0.25
+    time_strong_full: float = 0.5
 
     # --- cross-language joins ----------------------------------------------------------------
     # Pairs in two different languages get no probability (word cosines say nothing). After

@@ -29,7 +29,8 @@ NO_TF = np.empty(0, np.float64)
 SMALL_FIGURES = frozenset({"1", "2", "3"})  # too common to tell two events apart
 YEAR_RE = re.compile(r"(?:19|20)\d\d")
 
-# The overlap matrix packs the overlap counts of three id sets (salient names, years, figures)
+# The overlap matrix packs the overlap counts of four id sets (salient names, years, figures,
+# scores)
 # of a pair in one integer, FIELD_BITS bits each; a document keeps at most FIELD_MASK ids per
 # set so no count can spill into the next field.
 FIELD_BITS = 10
@@ -37,7 +38,8 @@ FIELD_MASK = (1 << FIELD_BITS) - 1
 YEAR_SPAN = 200  # years 1900-2099, after the hashed ids in the overlap matrix
 
 SEEDS = {
-    name: zlib.crc32(name.encode()) for name in ("title", "body", "name", "figure", "salient", "xl")
+    name: zlib.crc32(name.encode())
+    for name in ("title", "body", "name", "figure", "salient", "xl", "score")
 }
 
 
@@ -60,6 +62,7 @@ class DocVector:
     combined: tuple[np.ndarray, np.ndarray]  # the combined vector: ids and log weights
     salient: np.ndarray  # salient name token ids
     counted: np.ndarray  # figures for the figure conflict
+    scores: np.ndarray  # match scores of the title and lead, for the score conflict
     overlap: tuple[np.ndarray, np.ndarray]  # row of the overlap matrix (see overlap_row)
     article: Article | None = None  # only while its chunk is being placed
     story: int = -1
@@ -154,16 +157,22 @@ def years_of(numbers: dict[str, int]) -> np.ndarray:
 
 
 def overlap_row(
-    years: np.ndarray, salient: np.ndarray, counted: np.ndarray, bits: int
+    years: np.ndarray,
+    salient: np.ndarray,
+    counted: np.ndarray,
+    bits: int,
+    scores: np.ndarray = NO_IDS,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One article's row of the overlap matrix (years after the 2**bits hashed ids)."""
     years, salient, counted = years[:FIELD_MASK], salient[:FIELD_MASK], counted[:FIELD_MASK]
-    ids = np.concatenate([salient, counted, (1 << bits) + years])
+    scores = scores[:FIELD_MASK]
+    ids = np.concatenate([salient, counted, (1 << bits) + years, scores])
     weights = np.concatenate(
         [
             np.ones(len(salient)),
             np.full(len(counted), float(1 << (2 * FIELD_BITS))),
             np.full(len(years), float(1 << FIELD_BITS)),
+            np.full(len(scores), float(1 << (3 * FIELD_BITS))),
         ]
     )
     return ids, weights
@@ -173,6 +182,8 @@ def _hash_into(
     acc: dict[int, float], counts: dict[str, int], seed: int, weight: float, mask: int
 ) -> None:
     """Add ``weight`` * count of every term to its hashed bucket in ``acc``."""
+    if not weight:
+        return
     crc = zlib.crc32
     for term, c in counts.items():
         h = crc(term.encode(), seed) & mask
@@ -204,6 +215,7 @@ def make_doc(article: Article, f: ArticleFeatures, p: GroupingParams) -> DocVect
     _hash_into(acc, f.body, SEEDS["body"], 1.0, mask)
     _hash_into(acc, f.cap_names, SEEDS["name"], p.w_name_terms, mask)
     _hash_into(acc, f.numbers, SEEDS["figure"], p.w_figure_terms, mask)
+    _hash_into(acc, dict.fromkeys(f.scores, 1), SEEDS["score"], p.w_score_terms, mask)
     names: dict[int, float] = {}
     _hash_into(names, f.names, SEEDS["xl"], 1.0, mask)
     salient = _hashed_set(
@@ -217,6 +229,7 @@ def make_doc(article: Article, f: ArticleFeatures, p: GroupingParams) -> DocVect
         mask,
     )
     years = years_of(f.numbers)
+    score_ids = _hashed_set(f.scores, SEEDS["score"], mask)
     return DocVector(
         id=article.id,
         lang=f.lang,
@@ -227,7 +240,8 @@ def make_doc(article: Article, f: ArticleFeatures, p: GroupingParams) -> DocVect
         combined=_log_weights(acc),
         salient=salient,
         counted=counted,
-        overlap=overlap_row(years, salient, counted, p.feature_bits),
+        scores=score_ids,
+        overlap=overlap_row(years, salient, counted, p.feature_bits, score_ids),
     )
 
 
