@@ -289,7 +289,7 @@ def load_stream(path: Path = STREAM) -> tuple[list[Article], list[str]]:
     detected), in file (date) order, with the gold stories."""
     from flows.steps import articles_for_cluster
 
-    rows = [json.loads(line) for line in open(path, encoding="utf-8")]
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     return articles_for_cluster(rows), [r["story"] for r in rows]
 
 
