@@ -54,6 +54,7 @@ def combined_edges(
     has_y = np.array([len(d.years) > 0 for d in pool])
     has_f = np.array([len(d.counted) > 0 for d in pool])
     has_s = np.array([len(d.scores) > 0 for d in pool])
+    n_spec = np.array([len(d.specific) for d in pool], np.float64)
     step = max(1, BLOCK_CELLS // max(1, len(pool)))
     blocks = [(lo, min(len(pool), lo + step)) for lo in range(offset, len(pool), step)]
 
@@ -78,16 +79,20 @@ def combined_edges(
         figs = (code >> (2 * FIELD_BITS)) & FIELD_MASK
         no_fig = has_f[ap] & has_f[b] & (figs == 0)
         factor *= np.where(no_fig, 1.0 - p.figure_conflict, 1.0)
-        same_score = code >> (3 * FIELD_BITS)
+        same_score = (code >> (3 * FIELD_BITS)) & FIELD_MASK
         no_score = has_s[ap] & has_s[b] & (same_score == 0)
         factor *= np.where(no_score, 1.0 - p.score_conflict, 1.0)
         sim = cos * factor
         if days is not None and p.time_scale_days:
             gap = np.abs(days[ap] - days[b])
             decay = 1.0 / (1.0 + (gap / p.time_scale_days) ** p.time_power)
-            # a pair this similar names the same specific event: time weighs less and less
-            strong = (sim - p.time_strong_from) / (p.time_strong_full - p.time_strong_from)
-            decay += (1.0 - decay) * np.clip(strong, 0.0, 1.0)
+            # a pair sharing most of its specific items names the same event: the decay
+            # fades with the Jaccard share of the specific items
+            spec = (code >> (4 * FIELD_BITS)).astype(np.float64)
+            jaccard = spec / np.maximum(n_spec[ap] + n_spec[b] - spec, 1.0)
+            strong = (jaccard - p.time_strong_from) / (p.time_strong_full - p.time_strong_from)
+            strong = np.where(spec >= p.time_strong_min_shared, np.clip(strong, 0.0, 1.0), 0.0)
+            decay += (1.0 - decay) * strong
             sim = sim * np.where(np.isnan(gap), 1.0, decay)
         ok = sim >= p.min_similarity
         return ap[ok] - offset, b[ok], sim[ok]

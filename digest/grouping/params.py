@@ -60,10 +60,13 @@ class GroupingParams:
     # the article and the story's last article). Undated pairs keep their similarity.
     time_scale_days: float | None = 3.0
     time_power: float = 2.0
-    # A pair whose similarity (before time) is at least time_strong_from names the same
-    # specific event more and more surely: the decay fades linearly to none at time_strong_full.
-    time_strong_from: float = 0.25
-    time_strong_full: float = 0.5
+    # Specific items: multi-word names, figures (not years, not 1-3) and scores. A pair
+    # sharing at least time_strong_min_shared of them, and a Jaccard share of at least
+    # time_strong_from, names the same event more and more surely: the decay fades linearly,
+    # to none at time_strong_full.
+    time_strong_min_shared: int = 3
+    time_strong_from: float = 0.5
+    time_strong_full: float = 0.9
 
     # --- cross-language joins ----------------------------------------------------------------
     # Pairs in two different languages get no probability (word cosines say nothing). After

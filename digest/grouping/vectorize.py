@@ -7,6 +7,7 @@ the document frequencies take a fixed-size array.
 
 from __future__ import annotations
 
+import itertools
 import re
 import zlib
 from collections.abc import Callable, Iterable, Sequence
@@ -29,8 +30,8 @@ NO_TF = np.empty(0, np.float64)
 SMALL_FIGURES = frozenset({"1", "2", "3"})  # too common to tell two events apart
 YEAR_RE = re.compile(r"(?:19|20)\d\d")
 
-# The overlap matrix packs the overlap counts of four id sets (salient names, years, figures,
-# scores)
+# The overlap matrix packs the overlap counts of five id sets (salient names, years, figures,
+# scores, specific items)
 # of a pair in one integer, FIELD_BITS bits each; a document keeps at most FIELD_MASK ids per
 # set so no count can spill into the next field.
 FIELD_BITS = 10
@@ -39,7 +40,7 @@ YEAR_SPAN = 200  # years 1900-2099, after the hashed ids in the overlap matrix
 
 SEEDS = {
     name: zlib.crc32(name.encode())
-    for name in ("title", "body", "name", "figure", "salient", "xl", "score")
+    for name in ("title", "body", "name", "figure", "salient", "xl", "score", "specific")
 }
 
 
@@ -63,6 +64,7 @@ class DocVector:
     salient: np.ndarray  # salient name token ids
     counted: np.ndarray  # figures for the figure conflict
     scores: np.ndarray  # match scores of the title and lead, for the score conflict
+    specific: np.ndarray  # multi-word names, figures and scores: what names one event
     overlap: tuple[np.ndarray, np.ndarray]  # row of the overlap matrix (see overlap_row)
     article: Article | None = None  # only while its chunk is being placed
     story: int = -1
@@ -162,17 +164,19 @@ def overlap_row(
     counted: np.ndarray,
     bits: int,
     scores: np.ndarray = NO_IDS,
+    specific: np.ndarray = NO_IDS,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One article's row of the overlap matrix (years after the 2**bits hashed ids)."""
     years, salient, counted = years[:FIELD_MASK], salient[:FIELD_MASK], counted[:FIELD_MASK]
-    scores = scores[:FIELD_MASK]
-    ids = np.concatenate([salient, counted, (1 << bits) + years, scores])
+    scores, specific = scores[:FIELD_MASK], specific[:FIELD_MASK]
+    ids = np.concatenate([salient, counted, (1 << bits) + years, scores, specific])
     weights = np.concatenate(
         [
             np.ones(len(salient)),
             np.full(len(counted), float(1 << (2 * FIELD_BITS))),
             np.full(len(years), float(1 << FIELD_BITS)),
             np.full(len(scores), float(1 << (3 * FIELD_BITS))),
+            np.full(len(specific), float(1 << (4 * FIELD_BITS))),
         ]
     )
     return ids, weights
@@ -230,6 +234,12 @@ def make_doc(article: Article, f: ArticleFeatures, p: GroupingParams) -> DocVect
     )
     years = years_of(f.numbers)
     score_ids = _hashed_set(f.scores, SEEDS["score"], mask)
+    figures = (n for n in f.numbers if n not in SMALL_FIGURES and not YEAR_RE.fullmatch(n))
+    specific = _hashed_set(
+        itertools.chain((n for n in f.cap_names if " " in n), figures, f.scores),
+        SEEDS["specific"],
+        mask,
+    )[:FIELD_MASK]
     return DocVector(
         id=article.id,
         lang=f.lang,
@@ -241,7 +251,8 @@ def make_doc(article: Article, f: ArticleFeatures, p: GroupingParams) -> DocVect
         salient=salient,
         counted=counted,
         scores=score_ids,
-        overlap=overlap_row(years, salient, counted, p.feature_bits, score_ids),
+        specific=specific,
+        overlap=overlap_row(years, salient, counted, p.feature_bits, score_ids, specific),
     )
 
 
