@@ -246,7 +246,7 @@ def make_doc(article: Article, f: ArticleFeatures, p: GroupingParams) -> DocVect
         names=_log_weights(names),
         years=years,
         shingles=f.shingles,
-        published=utc(f.published),
+        published=utc(article.published),
         combined=_log_weights(acc),
         salient=salient,
         counted=counted,
