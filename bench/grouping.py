@@ -325,9 +325,11 @@ _WORD_RE = re.compile(r"\w+")
 def plain_tfidf_single_link(
     arts: list[Article], threshold: float = 0.25, max_days: float | None = 2.0
 ) -> list[str]:
-    """The README's plain baseline: TF-IDF cosine (title three times plus body, lower-cased
-    words, no stemming), single link at ``threshold`` between articles published at most
-    ``max_days`` apart (any two when either is undated)."""
+    """The eval README's plain baseline: TF-IDF cosine (title three times plus body,
+    lower-cased words, no stemming; 1 + log tf, idf log(n / df) + 1), single link at
+    ``threshold`` between articles published at most ``max_days`` apart (any two when either
+    is undated). The README gives P 0.990 R 0.916 F1 0.952 on the stream; this variant
+    scores 0.990 / 0.921 / 0.954 (raw counts and smooth IDF: 0.970 / 0.946 / 0.958)."""
     from scipy import sparse
 
     bags = [
@@ -339,10 +341,10 @@ def plain_tfidf_single_link(
         for t, c in bag.items():
             rows.append(i)
             cols.append(vocab.setdefault(t, len(vocab)))
-            vals.append(float(c))
+            vals.append(1.0 + math.log(c))
     x = sparse.csr_matrix((vals, (rows, cols)), shape=(len(arts), len(vocab)))
     df = np.bincount(x.indices, minlength=len(vocab))
-    x = sparse.csr_matrix(x @ sparse.diags(np.log((len(arts) + 1) / (df + 1)) + 1))
+    x = sparse.csr_matrix(x @ sparse.diags(np.log(len(arts) / np.maximum(df, 1)) + 1))
     norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
     x = sparse.csr_matrix(sparse.diags(1 / np.maximum(norms, 1e-12)) @ x)
     sim = (x @ x.T).tocoo()
@@ -476,10 +478,20 @@ def scale_one(n: int, workers: int) -> None:
     arts, gold = synthetic(n)
     rss0 = _rss_mb()
     params = replace(DEFAULT_PARAMS, workers=workers)
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    cpu0 = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
     t0 = time.perf_counter()
     grouper = StoryGrouper(params)
     res = grouper.add_many(arts)
     dt = time.perf_counter() - t0
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime - cpu0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     pred = [a.story_id for a in res]
@@ -489,6 +501,7 @@ def scale_one(n: int, workers: int) -> None:
             {
                 "n": n,
                 "seconds": round(dt, 2),
+                "cpu_seconds": round(cpu, 2),
                 "peak_rss_mb": round(peak, 1),
                 "input_rss_mb": round(rss0, 1),
                 "worker_peak_rss_mb": round(kids, 1),
@@ -521,7 +534,7 @@ def scale(sizes: list[int], workers: int) -> None:
         if prev is not None:
             ratio = f"  time x{r['seconds'] / prev['seconds']:.2f} for input x{n / prev['n']:.1f}"
         print(
-            f"{n:>7} articles: {r['seconds']:6.1f} s  peak RSS {r['peak_rss_mb']:6.0f} MB "
+            f"{n:>7} articles: {r['seconds']:6.1f} s ({r['cpu_seconds']:.1f} s CPU)  peak RSS {r['peak_rss_mb']:6.0f} MB "
             f"(input alone {r['input_rss_mb']:.0f} MB, workers {r['worker_peak_rss_mb']:.0f} MB)"
             f"  stories {r['stories']} (gold {r['gold_stories']}) B3 F1 {r['b3_f1']:.3f}"
             f"  open at end {r['open_stories_at_end']}{ratio}",
