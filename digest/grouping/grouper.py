@@ -22,6 +22,7 @@ from digest.grouping.vectorize import (
     DocVector,
     Extractor,
     Renumber,
+    day_of,
     docs_of,
     utc,
 )
@@ -211,10 +212,12 @@ class StoryGrouper:
         offset = len(node_of)
         node_of += range(len(stories), len(stories) + len(movable))
         node = np.array(node_of, np.int64)
-        times = [stories[k].last or d.published for k, d in zip(node_of, pool, strict=False)]
-        times += [d.published for d in movable]
-        days = np.array([t.timestamp() / 86400.0 if t else np.nan for t in times], np.float64)
-        return _Chunk(new, recent, stories, pool + movable, node, offset, days)
+        pool += movable
+        days = np.fromiter((d.day for d in pool), np.float64, len(pool))
+        last = np.array([day_of(s.last) for s in stories] or [np.nan], np.float64)
+        story_days = last[node[:offset]]  # a locked member counts at its story's last article
+        days[:offset] = np.where(np.isnan(story_days), days[:offset], story_days)
+        return _Chunk(new, recent, stories, pool, node, offset, days)
 
     def _link(
         self, chunk: _Chunk, edges: Edges, dups: dict[int, int]

@@ -50,6 +50,11 @@ def utc(dt: datetime | None) -> datetime | None:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
 
 
+def day_of(dt: datetime | None) -> float:
+    """Days since the epoch (NaN: undated), for the time decay."""
+    return utc(dt).timestamp() / 86400.0 if dt is not None else float("nan")
+
+
 @dataclass(slots=True)
 class DocVector:
     """One article as the grouper keeps it: hashed feature ids and weights (see make_doc)."""
@@ -69,6 +74,7 @@ class DocVector:
     article: Article | None = None  # only while its chunk is being placed
     story: int = -1
     placed: int = 0  # placement order, higher is later (0: never decided again)
+    day: float = float("nan")  # days since the epoch of ``published`` (NaN: undated)
 
 
 class DocFreq:
@@ -247,6 +253,7 @@ def make_doc(article: Article, f: ArticleFeatures, p: GroupingParams) -> DocVect
         years=years,
         shingles=f.shingles,
         published=utc(article.published),
+        day=day_of(article.published),
         combined=_log_weights(acc),
         salient=salient,
         counted=counted,
