@@ -192,12 +192,11 @@ _NUMBER_RE = re.compile(r"\b\d+(?:[.,]\d+)*\b")
 # A score: two numbers of at most two digits joined by a dash, not part of a longer number,
 # date or time ("2-1", "1 - 2"; not "2017-06-01", "19:30", "31/5").
 _SCORE_RE = re.compile(r"(?<![\d.,/:-])(\d{1,2})\s?[-\u2013]\s?(\d{1,2})(?![\d.,/:-])")
-_LEAD_RE = re.compile(r"\S+")
 
 
 def scores(title: str, text: str) -> frozenset:
     """Match scores in the title and the lead, each written high-low ("2-1")."""
-    lead = " ".join(_LEAD_RE.findall(text)[:LEAD_WORDS])
+    lead = " ".join(text.split(maxsplit=LEAD_WORDS)[:LEAD_WORDS])
     out = set()
     for chunk in (title, lead):
         for a, b in _SCORE_RE.findall(chunk):

@@ -54,7 +54,10 @@ def combined_edges(
     has_y = np.array([len(d.years) > 0 for d in pool])
     has_f = np.array([len(d.counted) > 0 for d in pool])
     has_s = np.array([len(d.scores) > 0 for d in pool])
-    n_spec = np.array([len(d.specific) for d in pool], np.float64)
+    # specific items: multi-word names, figures and scores (see the time decay)
+    n_spec = np.array(
+        [len(d.specific) + len(d.counted[:FIELD_MASK]) + len(d.scores) for d in pool], np.float64
+    )
     step = max(1, BLOCK_CELLS // max(1, len(pool)))
     blocks = [(lo, min(len(pool), lo + step)) for lo in range(offset, len(pool), step)]
 
@@ -88,7 +91,7 @@ def combined_edges(
             decay = 1.0 / (1.0 + (gap / p.time_scale_days) ** p.time_power)
             # a pair sharing most of its specific items names the same event: the decay
             # fades with the Jaccard share of the specific items
-            spec = (code >> (4 * FIELD_BITS)).astype(np.float64)
+            spec = ((code >> (4 * FIELD_BITS)) + figs + same_score).astype(np.float64)
             jaccard = spec / np.maximum(n_spec[ap] + n_spec[b] - spec, 1.0)
             strong = (jaccard - p.time_strong_from) / (p.time_strong_full - p.time_strong_from)
             strong = np.where(spec >= p.time_strong_min_shared, np.clip(strong, 0.0, 1.0), 0.0)

@@ -7,7 +7,6 @@ the document frequencies take a fixed-size array.
 
 from __future__ import annotations
 
-import itertools
 import re
 import zlib
 from collections.abc import Callable, Iterable, Sequence
@@ -69,7 +68,7 @@ class DocVector:
     salient: np.ndarray  # salient name token ids
     counted: np.ndarray  # figures for the figure conflict
     scores: np.ndarray  # match scores of the title and lead, for the score conflict
-    specific: np.ndarray  # multi-word names, figures and scores: what names one event
+    specific: np.ndarray  # multi-word names (with figures and scores: what names one event)
     overlap: tuple[np.ndarray, np.ndarray]  # row of the overlap matrix (see overlap_row)
     article: Article | None = None  # only while its chunk is being placed
     story: int = -1
@@ -240,12 +239,9 @@ def make_doc(article: Article, f: ArticleFeatures, p: GroupingParams) -> DocVect
     )
     years = years_of(f.numbers)
     score_ids = _hashed_set(f.scores, SEEDS["score"], mask)
-    figures = (n for n in f.numbers if n not in SMALL_FIGURES and not YEAR_RE.fullmatch(n))
-    specific = _hashed_set(
-        itertools.chain((n for n in f.cap_names if " " in n), figures, f.scores),
-        SEEDS["specific"],
-        mask,
-    )[:FIELD_MASK]
+    specific = _hashed_set((n for n in f.cap_names if " " in n), SEEDS["specific"], mask)[
+        :FIELD_MASK
+    ]
     return DocVector(
         id=article.id,
         lang=f.lang,
