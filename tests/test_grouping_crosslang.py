@@ -42,3 +42,17 @@ def test_two_open_stories_are_never_joined():
     # nodes 0 and 1 are both locked open stories
     roots = join_languages([0, 1, 2], pairs, docs, node, 2, DEFAULT_PARAMS)
     assert roots[0] != roots[1]
+
+
+def test_the_name_coverage_decays_with_the_time_between_the_reports():
+    from dataclasses import replace as copy_with
+    from datetime import timedelta
+
+    from digest.grouping import StoryGrouper
+
+    p = copy_with(DEFAULT_PARAMS, attach_threshold=None)  # only the cross-language join links
+    same_week = StoryGrouper(p).add_many([*seeds(), HARRIS_EN])
+    assert same_week[5].story_id == same_week[0].story_id
+    late = copy_with(HARRIS_EN, published=HARRIS_EN.published + timedelta(days=20))
+    weeks_later = StoryGrouper(p).add_many([*seeds(), late])
+    assert weeks_later[5].story_id != weeks_later[0].story_id

@@ -50,22 +50,28 @@ def join_languages(
     node: np.ndarray,
     n_locked: int,
     p: GroupingParams,
+    decay: np.ndarray | None = None,
 ) -> list[int]:
     """Join clusters with no language in common on their shared names; new roots per node.
 
     ``pairs``: the (new, pool) candidates of :func:`cross_pairs`; ``node``: the linkage node of
-    each pool article; nodes below ``n_locked`` are open stories (two never join).
+    each pool article; nodes below ``n_locked`` are open stories (two never join). ``decay``:
+    the time factor of each pair; the name coverage of two clusters is multiplied by the
+    largest factor among their pairs (reports far apart in time need more names in common).
     """
     a, b = pairs
-    links = {
-        (min(u, v), max(u, v))
-        for u, v in zip(
-            [roots[i] for i in (a + n_locked).tolist()],
-            [roots[i] for i in node[b].tolist()],
-            strict=True,
-        )
-        if u != v and not (u < n_locked and v < n_locked)
-    }
+    if decay is None:
+        decay = np.ones(len(a))
+    links: dict[tuple[int, int], float] = {}
+    for u, v, t in zip(
+        [roots[i] for i in (a + n_locked).tolist()],
+        [roots[i] for i in node[b].tolist()],
+        decay.tolist(),
+        strict=True,
+    ):
+        if u != v and not (u < n_locked and v < n_locked):
+            key = (min(u, v), max(u, v))
+            links[key] = max(links.get(key, 0.0), t)
     if not links:
         return roots
     members: dict[int, list[DocVector]] = {}
@@ -74,13 +80,13 @@ def join_languages(
     langs = {r: {d.lang for d in ds} for r, ds in members.items()}
     names = {r: set(np.concatenate([d.names[0] for d in ds]).tolist()) for r, ds in members.items()}
     scored = []
-    for u, v in links:
+    for (u, v), t in links.items():
         if langs[u] & langs[v] or None in langs[u] or None in langs[v]:
             continue
         shared = len(names[u] & names[v])
         small = min(len(names[u]), len(names[v]))
         if small and shared >= p.xling_min_shared:
-            cover = shared / small
+            cover = shared / small * t
             if cover >= p.xling_names_coverage:
                 scored.append((-cover, u, v))
     sets = UnionFind(len(roots))

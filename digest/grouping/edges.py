@@ -88,7 +88,7 @@ def combined_edges(
         sim = cos * factor
         if days is not None and p.time_scale_days:
             gap = np.abs(days[ap] - days[b])
-            decay = 1.0 / (1.0 + (gap / p.time_scale_days) ** p.time_power)
+            decay = time_decay(gap, p)
             # a pair sharing most of its specific items names the same event: the decay
             # fades with the Jaccard share of the specific items
             spec = ((code >> (4 * FIELD_BITS)) + figs + same_score).astype(np.float64)
@@ -96,7 +96,7 @@ def combined_edges(
             strong = (jaccard - p.time_strong_from) / (p.time_strong_full - p.time_strong_from)
             strong = np.where(spec >= p.time_strong_min_shared, np.clip(strong, 0.0, 1.0), 0.0)
             decay += (1.0 - decay) * strong
-            sim = sim * np.where(np.isnan(gap), 1.0, decay)
+            sim = sim * decay
         ok = sim >= p.min_similarity
         return ap[ok] - offset, b[ok], sim[ok]
 
@@ -104,6 +104,14 @@ def combined_edges(
         return NO_IDS, NO_IDS, NO_TF
     parts = map_threads(block, blocks, p.workers)
     return tuple(np.concatenate(c) for c in zip(*parts, strict=True))
+
+
+def time_decay(gap: np.ndarray, p: GroupingParams) -> np.ndarray:
+    """The time factor of pairs ``gap`` days apart (NaN: undated, factor 1)."""
+    if not p.time_scale_days:
+        return np.ones(len(gap))
+    decay = 1.0 / (1.0 + (np.nan_to_num(gap) / p.time_scale_days) ** p.time_power)
+    return np.where(np.isnan(gap), 1.0, decay)
 
 
 def strongest_edges(

@@ -12,7 +12,13 @@ import numpy as np
 
 from digest import features
 from digest.grouping.crosslang import cross_pairs, join_languages, several_languages
-from digest.grouping.edges import Edges, combined_edges, near_duplicates, strongest_edges
+from digest.grouping.edges import (
+    Edges,
+    combined_edges,
+    near_duplicates,
+    strongest_edges,
+    time_decay,
+)
 from digest.grouping.linkage import average_linkage
 from digest.grouping.params import DEFAULT_PARAMS, GroupingParams
 from digest.grouping.pool import doc_chunks
@@ -238,7 +244,9 @@ class StoryGrouper:
         if several_languages(chunk.pool):
             pairs = cross_pairs(chunk.pool, chunk.offset, p, self._idf(1.0), self._renumber)
             if len(pairs[0]):
-                roots = join_languages(roots, pairs, chunk.pool, node, n_locked, p)
+                xa, xb = pairs
+                decay = time_decay(np.abs(chunk.days[xa + chunk.offset] - chunk.days[xb]), p)
+                roots = join_languages(roots, pairs, chunk.pool, node, n_locked, p, decay)
         return roots, sizes
 
     def _scores(
