@@ -287,10 +287,12 @@ def quality(params: GroupingParams) -> None:
 def load_stream(path: Path = STREAM) -> tuple[list[Article], list[str]]:
     """The stream as ``newsdigest cluster`` reads it (format A fields, cleaned, language
     detected), in file (date) order, with the gold stories."""
+    from digest.formats import parse_article
     from flows.steps import articles_for_cluster
 
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    return articles_for_cluster(rows), [r["story"] for r in rows]
+    parsed = [parse_article(r, f"{path.name} line {n}") for n, r in enumerate(rows, 1)]
+    return articles_for_cluster(parsed), [r["story"] for r in rows]
 
 
 def scores(pred: list[str], gold: list[str]) -> dict[str, float]:
