@@ -18,6 +18,8 @@ __all__ = [
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
+# A story closes this many days after its last article (the grouping's default too).
+STORY_QUIET_DAYS = 3.0
 # Summary budget: the defaults of the settings below and of ``digest.summarize.summarize``.
 SUMMARY_MAX_WORDS = 150
 SUMMARY_MAX_SENTENCES = 6
@@ -58,7 +60,7 @@ class Settings(BaseSettings):
     max_concurrency: int = 8
 
     # Stories and digests
-    story_quiet_days: float = 3.0
+    story_quiet_days: float = STORY_QUIET_DAYS
     summary_max_words: int = SUMMARY_MAX_WORDS
     summary_max_sentences: int = SUMMARY_MAX_SENTENCES
     digest_max_stories: int = 30
