@@ -86,3 +86,16 @@ def test_greedy_when_coverage_is_off():
     off = replace(DEFAULT_PARAMS, use_coverage=False)
     summary = summarize(DOCS, "en", max_words=40, params=off)
     assert summary and sum(len(words(s.text)) for s in summary) <= 40
+
+
+def test_a_solve_stopped_by_a_limit_falls_back_to_greedy():
+    # An incumbent cut short depends on the machine's load; the greedy path does not.
+    story = prepare(DOCS, "en", "lexrank", DEFAULT_PARAMS)
+    score = relevance(story, DEFAULT_PARAMS)
+    assert select_coverage(story, score, 40, None, DEFAULT_PARAMS) is not None
+    stopped = replace(DEFAULT_PARAMS, ilp_time_limit=0.0)
+    assert select_coverage(story, score, 40, None, stopped) is None
+    greedy = replace(DEFAULT_PARAMS, use_coverage=False)
+    assert [s.text for s in summarize(DOCS, "en", max_words=40, params=stopped)] == [
+        s.text for s in summarize(DOCS, "en", max_words=40, params=greedy)
+    ]

@@ -223,11 +223,14 @@ def select_coverage(
             bounds=Bounds(0, 1),
             options={
                 "time_limit": params.ilp_time_limit,
+                "node_limit": params.ilp_node_limit,
                 "disp": False,
                 "mip_rel_gap": params.ilp_gap,
             },
         )
-    if res.x is None:
+    if res.x is None or res.status != 0:
+        # Stopped by a limit: its incumbent depends on how far it got, so use the greedy
+        # path, which is deterministic.
         return None
     chosen = [cand[k] for k in range(m) if res.x[k] > 0.5]
     return sorted(chosen, key=lambda i: -score[i])
