@@ -107,6 +107,13 @@ def _check_db(db_url: str) -> None:
         ) from None
 
 
+def _check_delivery() -> None:
+    """Email and notification settings checked before any work (one line, exit 2)."""
+    from flows.deliver import check_delivery_settings
+
+    check_delivery_settings(_settings())
+
+
 def _print_report(report) -> None:
     typer.echo(
         f"ingested: new {report['new']}, updated {report['updated']}, "
@@ -140,6 +147,7 @@ def run(
     db_url = _db(db)
     window = parse_duration(since) if since else None
     _check_db(db_url)
+    _check_delivery()
     from flows.pipeline import daily_digest
     from flows.sources.web import fetch_progress
 
@@ -159,6 +167,10 @@ def _print_digest(digest: dict) -> None:
         typer.echo(f"email not sent: {digest['email_error']}", err=True)
     elif digest.get("emailed"):
         typer.echo(f"emailed to {digest['emailed']} recipients")
+    if digest.get("notify_error"):
+        typer.echo(f"notifications not sent: {digest['notify_error']}", err=True)
+    elif digest.get("notified"):
+        typer.echo(f"notified {digest['notified']} services")
     n = digest["stories"]
     typer.echo(f"digest: {digest['path']} ({n} {'story' if n == 1 else 'stories'})")
 
@@ -198,6 +210,7 @@ def digest(
     db_url = _db(db)
     window = parse_duration(since) if since else None
     _check_db(db_url)
+    _check_delivery()
     from flows.pipeline import make_digest
 
     result = make_digest(

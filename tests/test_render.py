@@ -46,7 +46,7 @@ def test_markdown_escapes_hostile_text():
     assert "<script>" not in md and "<img" not in md
     assert "[click](javascript" not in md
     assert "**bold**" not in md
-    assert "[1][2]" in md
+    assert "[\\[1\\]](<https://tempo.example/1>) \\[2\\]" in md, "citations link the articles"
     assert "](<https://tempo.example/1>)" in md
     assert "javascript:alert(1)>" not in md, "only http(s) links become links"
 
@@ -57,7 +57,10 @@ def test_html_escapes_hostile_text_and_inlines_css():
     assert "&lt;script&gt;" in html
     assert 'href="javascript' not in html
     assert 'href="https://tempo.example/1"' in html
-    assert "<style>" not in html and 'style="' in html, "CSS is inlined for mail clients"
+    assert 'style="' in html, "CSS is inlined for mail clients"
+    # Only the phone-width rules stay in a <style> element.
+    style = html.split("<style>", 1)[1].split("</style>", 1)[0]
+    assert style.strip().startswith("@media") and "min-height: 44px" in style
 
 
 def test_text_rendering():
@@ -113,6 +116,7 @@ def test_unreachable_smtp_server_is_one_clear_error():
     settings = Settings(
         smtp_host="127.0.0.1",
         smtp_port=1,
+        email_from="digest@example.com",
         email_to="a@example.com",
         smtp_user="u",
         smtp_password="hunter2",

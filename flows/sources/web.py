@@ -124,6 +124,7 @@ def plan_web_source(spec: SourceSpec) -> tuple[list[WebJob], list[ItemError]]:
                     name=spec.name or f.title,
                     lang=spec.lang or f.lang,
                     tags=list(dict.fromkeys([*spec.tags, *f.tags])),
+                    force_name=spec.force_name,
                 ),
                 [f.url],
             )
@@ -139,7 +140,15 @@ def plan_web_source(spec: SourceSpec) -> tuple[list[WebJob], list[ItemError]]:
         pages = [u for u in urls if u not in feeds]
         jobs = [
             WebJob(
-                SourceSpec(key=u, kind="url", name=spec.name, lang=spec.lang, tags=spec.tags), [u]
+                SourceSpec(
+                    key=u,
+                    kind="url",
+                    name=spec.name,
+                    lang=spec.lang,
+                    tags=spec.tags,
+                    force_name=spec.force_name,
+                ),
+                [u],
             )
             for u in feeds
         ]
@@ -314,7 +323,7 @@ class _Job:
                 res = self.fetch(entry.link)
                 if res is not None:
                     self.page(
-                        entry.link, res, entry=entry, feed_title=feed.title, feed_lang=feed.lang
+                        entry.link, res, entry=entry, feed_title=feed.title, feed_link=feed.link
                     )
                     self.remember(entry.link, res)
             except FetchError as exc:
@@ -342,7 +351,7 @@ class _Job:
         res: FetchResult,
         entry: FeedEntry | None,
         feed_title: str = "",
-        feed_lang: str | None = None,
+        feed_link: str = "",
     ) -> None:
         """One article page (HTML) -> a raw Article, or an error."""
         if res.kind != "html":
@@ -352,7 +361,7 @@ class _Job:
         if encoding != "utf-8" and not res.charset and not meta_charset(res.content):
             log.warning("%s: no charset declared and not UTF-8; decoded as %s", url, encoding)
         extracted = extract_html(html, res.final_url)
-        article = self.article(url, res, html, extracted, entry, feed_title, feed_lang)
+        article = self.article(url, res, html, extracted, entry, feed_title, feed_link)
         if article is None:
             self.error(url, "no article text found on the page")
             return
@@ -366,7 +375,7 @@ class _Job:
         extracted: Extracted | None,
         entry: FeedEntry | None,
         feed_title: str,
-        feed_lang: str | None,
+        feed_link: str,
     ) -> Article | None:
         page_text = extracted.text if extracted else ""
         entry_text = entry.text if entry else ""
@@ -389,13 +398,38 @@ class _Job:
             or (extracted.title if extracted else ""),
             text=text,
             url=canon,
-            source=spec.name or (extracted.sitename if extracted else None) or feed_title or None,
+            source=credit_outlet(spec, extracted, feed_title, feed_link, res.final_url),
             published=(extracted.published if extracted else None)
             or (entry.published if entry else None),
-            lang=spec.lang or (extracted.lang if extracted else None) or feed_lang,
+            # A feed's or page's declared language is often wrong (one <language> for a whole
+            # site): the text decides (digest.prepare), unless the source pins it.
+            lang=spec.lang,
             origin=url,
             tags=list(spec.tags),
         )
+
+
+def credit_outlet(
+    spec: SourceSpec,
+    extracted: Extracted | None,
+    feed_title: str = "",
+    feed_link: str = "",
+    page_url: str = "",
+) -> str | None:
+    """The outlet of a page: the source's name when it is forced; else the publisher the page
+    names (og:site_name, JSON-LD publisher, the extractor's site name); else the source's
+    name; else the feed's title when the page is on the feed's own site (an aggregator's
+    title is not its articles' outlet). None lets the pipeline guess (dateline, domain)."""
+    if spec.force_name and spec.name:
+        return spec.name
+    publisher = extracted.publisher if extracted else None
+    if publisher:
+        return publisher
+    if spec.name:
+        return spec.name
+    if feed_title and (not feed_link or _same_site(feed_link, page_url)):
+        return feed_title
+    return None
 
 
 def load_web_urls(spec: SourceSpec, urls: list[str], settings: Settings, db_url: str) -> LoadResult:
