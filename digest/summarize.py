@@ -661,12 +661,17 @@ def _select(units, score, x, raw, present, concepts, max_words, max_sentences, p
 # ----------------------------------------------------------------------------- headline
 
 _SITE_SUFFIX = re.compile(r"\s+[-|–—:]\s+[^-|–—:]{2,40}$")
+# Real titles can be short ("MU Ditekuk Newcastle", "Merkel tritt zurück"): a title of at
+# least this many words (and at most HEADLINE_MAX_WORDS) is a headline; one word is a
+# section name or a site name more often than a title.
+HEADLINE_MIN_WORDS = 2
+HEADLINE_MAX_WORDS = 25
 
 
 def choose_headline(docs: Sequence[Doc], lang: str | None = None) -> str:
     """The story's headline: the title closest to what all its articles say.
 
-    Titles are scored by cosine with the story's term centroid (titles of 4-25 words, site
+    Titles are scored by cosine with the story's term centroid (titles of 2-25 words, site
     names such as " - Kompas.com" removed); with no usable title, the first sentence of the
     one-sentence summary.
     """
@@ -677,9 +682,9 @@ def choose_headline(docs: Sequence[Doc], lang: str | None = None) -> str:
     for i, d in enumerate(docs):
         t = " ".join((d.title or "").split())
         stripped = _SITE_SUFFIX.sub("", t)
-        if len(words(stripped)) >= 4:
+        if len(words(stripped)) >= HEADLINE_MIN_WORDS:
             t = stripped
-        if 4 <= len(words(t)) <= 25 and not t.isupper():
+        if HEADLINE_MIN_WORDS <= len(words(t)) <= HEADLINE_MAX_WORDS and not t.isupper():
             titles.append((i, t))
     if not titles:
         best = summarize(docs, lang, max_words=None, max_sentences=1)

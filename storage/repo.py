@@ -128,6 +128,30 @@ def all_sources(session: Session) -> list[Source]:
     return list(session.exec(select(Source).order_by(Source.id)).all())
 
 
+@dataclass
+class FeedSource:
+    url: str
+    name: str | None
+    lang: str | None
+    tags: list[str]
+
+
+def feed_sources(session: Session) -> list[FeedSource]:
+    """The web sources that are feeds: their articles come from other URLs than the source's
+    own (a page given as a source is its only article's origin)."""
+    out = []
+    for row in all_sources(session):
+        if row.kind != "url" or not row.key.lower().startswith(("http://", "https://")):
+            continue
+        origins = session.exec(
+            select(ArticleRow.origin).where(ArticleRow.source_id == row.id).limit(50)
+        ).all()
+        if origins and all(o == row.key for o in origins):
+            continue  # an article page
+        out.append(FeedSource(row.key, row.name, row.lang, source_tags(row)))
+    return out
+
+
 def get_fetch_state(session: Session, url: str) -> FetchState | None:
     return session.exec(select(FetchState).where(FetchState.url == url)).first()
 

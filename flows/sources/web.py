@@ -33,6 +33,7 @@ from flows.sources.base import ItemError, LoadResult
 from flows.sources.feeds import (
     FeedEntry,
     FeedError,
+    home_page_feeds,
     looks_like_feed_url,
     parse_feed,
     parse_opml,
@@ -51,6 +52,9 @@ PAGE_BATCH = 25
 # A page that yields fewer words than this falls back to the feed entry's own text, when
 # that is longer.
 MIN_PAGE_WORDS = 60
+# A home page given as a source: at most this many of its declared feeds are tried, in order
+# (the first that is a feed is read).
+MAX_DISCOVERED_FEEDS = 3
 # Validators are read and written for this many URLs per query.
 STATE_CHUNK = 500
 
@@ -285,6 +289,8 @@ class _Job:
             if res.kind == "feed":
                 if self.load_feed(url, res):
                     self.remember(url, res)
+            elif res.kind == "html" and self.load_home_page(url, res):
+                pass  # its validators are not kept: the feed's own decide next time
             else:
                 self.page(url, res, entry=None)
                 self.remember(url, res)
@@ -292,6 +298,33 @@ class _Job:
             self.error(url, exc.reason)
         finally:
             progress.advance(url)
+
+    def load_home_page(self, url: str, res: FetchResult) -> bool:
+        """A site's home page given as a source: read the feed it declares instead of storing
+        the page of headlines as an article. False when the page is not a home page."""
+        html, _ = decode_body(res.content, res.charset, html=True)
+        feeds = home_page_feeds(html, res.final_url)
+        if feeds is None:
+            return False
+        if not feeds:
+            self.error(url, "a home page that declares no feed: give one of its feed URLs")
+            return True
+        for feed_url in feeds[:MAX_DISCOVERED_FEEDS]:
+            try:
+                fres = self.fetch(feed_url)
+            except FetchError as exc:
+                self.error(feed_url, exc.reason)
+                continue
+            if fres is None:
+                return True  # not modified since the last run
+            if fres.kind != "feed":
+                continue
+            log.info("%s: a home page; reading its feed %s", url, feed_url)
+            if self.load_feed(feed_url, fres):
+                self.remember(feed_url, fres)
+            return True
+        self.error(url, f"none of the {len(feeds)} feeds the home page declares could be read")
+        return True
 
     def load_feed(self, url: str, res: FetchResult) -> bool:
         """The feed's new entries; True when every entry was dealt with for good (so the
