@@ -240,6 +240,8 @@ def story_view(
                 is_new=shown_before and item["article"] in fresh,
             )
         )
+    if shown_before and fresh and not any(x.is_new for x in sentences):
+        sentences.extend(_news_sentences(rows, fresh, position, {x.text for x in sentences}))
     # The story's section: the tag most of its articles' sources carry.
     tag_votes: Counter[str] = Counter()
     for r in rows:
@@ -258,6 +260,34 @@ def story_view(
         section=tag_votes.most_common(1)[0][0] if tag_votes else "",
         lang=langs.most_common(1)[0][0] if langs else None,
     )
+
+
+# An updated story whose summary quotes none of its new articles: this many sentences of them
+# (the first of each, newest first, that no earlier article of the story says) are added.
+NEW_SENTENCES_MAX = 2
+
+
+def _news_sentences(
+    rows: Sequence, fresh: set[str], position: dict[str, int], shown: set[str]
+) -> list[SentenceView]:
+    """What the new articles of an updated story add: their first sentence that no earlier
+    article says (verbatim, attributed, marked new)."""
+    from digest.sentences import is_candidate, split_sentences
+
+    older = [r.text for r in rows if r.uid not in fresh]
+    out: list[SentenceView] = []
+    for r in sorted((r for r in rows if r.uid in fresh), key=repo.article_time, reverse=True):
+        for sentence in split_sentences(r.text, r.lang):
+            if sentence in shown or not is_candidate(sentence, r.lang):
+                continue
+            if any(sentence in text for text in older):
+                continue
+            out.append(SentenceView(sentence, [position[r.uid]], r.uid, is_new=True))
+            shown.add(sentence)
+            break
+        if len(out) >= NEW_SENTENCES_MAX:
+            break
+    return out
 
 
 def build_digest(

@@ -432,14 +432,27 @@ class _Job:
             text=text,
             url=canon,
             source=credit_outlet(spec, extracted, feed_title, feed_link, res.final_url),
-            published=(extracted.published if extracted else None)
-            or (entry.published if entry else None),
+            published=_published(extracted, entry),
             # A feed's or page's declared language is often wrong (one <language> for a whole
             # site): the text decides (digest.prepare), unless the source pins it.
             lang=spec.lang,
             origin=url,
             tags=list(spec.tags),
         )
+
+
+def _published(extracted: Extracted | None, entry: FeedEntry | None):
+    """The page's date; the feed entry's when the page gives none or only the same day (the
+    entry has the time of day, which ranks the digest)."""
+    page = extracted.published if extracted else None
+    feed = entry.published if entry else None
+    if page is None or (
+        feed is not None
+        and page.date() == feed.date()
+        and (page.hour, page.minute, page.second) == (0, 0, 0)
+    ):
+        return feed or page
+    return page
 
 
 def credit_outlet(
