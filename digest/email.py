@@ -69,7 +69,7 @@ def build_message(
     msg["List-Unsubscribe"] = unsubscribe_header(unsubscribe, from_addr)
     if unsubscribe.strip().lower().startswith("https://"):
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    msg["Content-Language"] = view.lang
     msg.set_content(render_text(view))
     msg.add_alternative(render_html(view), subtype="html")
+    msg["Content-Language"] = view.lang  # after: making the alternative moves Content-*
     return msg

@@ -306,3 +306,132 @@ def test_a_story_never_shown_is_new_even_when_it_began_before_the_last_digest(
         assert not any(x.is_new for x in view.stories[0].sentences), "nothing to mark"
         steps.record_digest(s, view, stories, None)
         assert repo.shown_story_ids(s, [stories[0].id]) == {stories[0].id}
+
+
+# --- sources: JSON Feed, home pages, crediting, short titles ---------------------------------
+
+
+def test_json_feed_1_0_and_1_1():
+    from flows.sources.feeds import FeedError, parse_feed
+
+    v10 = json.dumps(
+        {
+            "version": "https://jsonfeed.org/version/1",
+            "title": "Old style",
+            "home_page_url": "https://old.example/",
+            "items": [
+                {
+                    "id": "1",
+                    "url": "/posts/1",
+                    "title": "First <em>post</em>",
+                    "content_html": "<p>One.</p><p>Two.</p>",
+                    "date_published": "2024-03-05T08:30:00+07:00",
+                    "author": {"name": "Ann"},
+                },
+                {"id": "2", "external_url": "https://elsewhere.example/x", "content_text": "T"},
+                {"id": "3", "url": "javascript:alert(1)"},
+                {"id": "4"},
+                "not an object",
+            ],
+        }
+    ).encode()
+    feed = parse_feed(v10, "https://old.example/feed.json", "application/json")
+    assert feed.title == "Old style" and feed.link == "https://old.example/"
+    first, second = feed.entries
+    assert (first.link, first.title, first.author) == (
+        "https://old.example/posts/1",
+        "First post",
+        "Ann",
+    )
+    assert first.text == "One.\n\nTwo." and first.published == datetime(
+        2024, 3, 5, 1, 30, tzinfo=UTC
+    )
+    assert second.link == "https://elsewhere.example/x" and second.text == "T"
+    assert [e.reason for e in feed.errors] == [
+        "entry link javascript:alert(1) is not http(s)",
+        "feed entry has no link",
+        "JSON Feed item is not an object",
+    ]
+    with pytest.raises(FeedError, match="invalid JSON Feed"):
+        parse_feed(b'{"version": "https://jsonfeed.org/version/1.1", "items": 3}', "u")
+
+
+def test_home_pages_declare_their_feeds_articles_are_read_as_pages():
+    from flows.sources.feeds import home_page_feeds
+
+    head = (
+        '<link rel="alternate" type="application/rss+xml" href="/rss.xml">'
+        '<link rel="alternate" type="application/feed+json" href="https://cdn.example/f.json">'
+        '<link rel="alternate" hreflang="de" href="/de/">'
+    )
+    home = f"<html><head>{head}</head><body><a href='/a'>A</a></body></html>"
+    assert home_page_feeds(home, "https://site.example/") == [
+        "https://site.example/rss.xml",
+        "https://cdn.example/f.json",
+    ]
+    website = f'<html><head><meta property="og:type" content="website">{head}</head></html>'
+    assert home_page_feeds(website, "https://site.example/news/")[0].endswith("/rss.xml")
+    article = f'<html><head><meta property="og:type" content="article">{head}</head></html>'
+    assert home_page_feeds(article, "https://site.example/news/2024/story") is None
+    assert home_page_feeds(f"<html><head>{head}</head></html>", "https://s.example/x/y") is None
+    assert home_page_feeds("<html><body>hi</body></html>", "https://site.example/") == []
+
+
+def test_outlet_is_the_pages_publisher_unless_the_source_forces_its_name(tmp_path):
+    from digest.extract import extract_html
+    from flows.sources.config import SourcesFileError, load_sources_file
+    from flows.sources.spec import SourceSpec
+    from flows.sources.web import credit_outlet
+    from tests.outlet_web import MUSEUM, Page, page_html
+
+    now = datetime.now(UTC)
+    named = extract_html(
+        page_html(Page("/x", "Harbour Times", "T", MUSEUM, 1), now).decode(), "http://h.example/x"
+    )
+    anonymous = extract_html(
+        page_html(Page("/x", None, "T", MUSEUM, 1), now).decode(), "http://h.example/x"
+    )
+    assert named.publisher == "Harbour Times" and anonymous.publisher is None
+    spec = SourceSpec("u", "url", name="Roundup")
+    assert credit_outlet(spec, named, "Feed title") == "Harbour Times"
+    assert credit_outlet(spec, anonymous, "Feed title") == "Roundup"
+    assert (
+        credit_outlet(
+            SourceSpec("u", "url"), anonymous, "Feed", "http://h.example/", "http://h.example/x"
+        )
+        == "Feed"
+    )
+    assert (
+        credit_outlet(
+            SourceSpec("u", "url"),
+            anonymous,
+            "Aggregator",
+            "http://agg.example/",
+            "http://h.example/x",
+        )
+        is None
+    ), "an aggregator's title is no outlet"
+    forced = SourceSpec("u", "url", name="Wire", force_name=True)
+    assert credit_outlet(forced, named) == "Wire"
+
+    path = tmp_path / "s.toml"
+    path.write_text('[[source]]\nurl = "https://w.example/rss"\nname = "Wire"\nforce_name = true\n')
+    assert load_sources_file(path)[0].force_name is True
+    path.write_text('[[source]]\nurl = "https://w.example/rss"\nforce_name = true\n')
+    with pytest.raises(SourcesFileError, match="force_name = true needs a name"):
+        load_sources_file(path)
+
+
+def test_real_short_titles_are_headlines():
+    from digest.models import Doc
+    from digest.summarize import choose_headline
+    from tests.outlet_web import BOLA
+
+    text = "\n\n".join(BOLA)
+    docs = [
+        Doc(title="MU Ditekuk Newcastle", text=text, lang="id"),
+        Doc(title="Newcastle Tekuk MU - Harian Pagi", text=text, lang="id"),
+    ]
+    assert choose_headline(docs, "id") in {"MU Ditekuk Newcastle", "Newcastle Tekuk MU"}
+    one_word = [Doc(title="Sepakbola", text=text, lang="id")]
+    assert choose_headline(one_word, "id") != "Sepakbola", "one word is a section, not a title"
