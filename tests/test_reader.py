@@ -8,6 +8,7 @@ import email
 import email.policy
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -435,3 +436,24 @@ def test_real_short_titles_are_headlines():
     assert choose_headline(docs, "id") in {"MU Ditekuk Newcastle", "Newcastle Tekuk MU"}
     one_word = [Doc(title="Sepakbola", text=text, lang="id")]
     assert choose_headline(one_word, "id") != "Sepakbola", "one word is a section, not a title"
+
+
+@pytest.mark.chromium
+@pytest.mark.skipif(not shutil.which("chromium"), reason="chromium is not installed")
+def test_screenshots_of_the_digest_and_the_email(tmp_path):
+    import struct
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from screenshots import SIZES, render_all
+
+    written = render_all(tmp_path)
+    assert sorted(p.name for p in written) == sorted(
+        f"{kind}-{size}.png" for kind in ("digest", "email") for size, _, _ in SIZES
+    )
+    for png in written:
+        head = png.read_bytes()[:24]
+        assert head[:8] == b"\x89PNG\r\n\x1a\n"
+        width, height = struct.unpack(">II", head[16:24])
+        expected = next((w, h) for size, w, h in SIZES if png.stem.endswith(size))
+        assert (width, height) == expected
+        assert png.stat().st_size > 20_000, "a page, not a blank window"

@@ -60,7 +60,7 @@ def test_html_escapes_hostile_text_and_inlines_css():
     assert 'style="' in html, "CSS is inlined for mail clients"
     # Only the phone-width rules stay in a <style> element.
     style = html.split("<style>", 1)[1].split("</style>", 1)[0]
-    assert style.strip().startswith("@media") and "min-height: 44px" in style
+    assert style.strip().startswith("@media") and "a.cite { padding: 15px 12px" in style
 
 
 def test_text_rendering():
@@ -239,8 +239,10 @@ def test_cli_says_in_one_line_that_the_sender_is_missing(tmp_path):
 def test_phone_sized_tap_targets_in_the_email_html():
     html = render_html(_view())
     phone = html.split("@media (max-width: 600px)", 1)[1].split("</style>", 1)[0]
-    assert "a.cite" in phone and "min-height: 44px !important" in phone
-    assert "ol.sources a" in phone
+    # 13 px text (about 15 px tall) + 2 x 15 px padding: 45 px; 15 px links + 2 x 14 px: 45 px
+    assert "a.cite { padding: 15px 12px !important" in phone
+    assert "ol.sources a { padding: 14px 0 !important" in phone
+    assert "ul.brief a { padding: 14px 0 !important" in phone
 
 
 def test_notification_is_short_and_safe():
