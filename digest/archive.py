@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,7 +87,8 @@ def render_feed(
 
     base = (public_url.rstrip("/") + "/") if public_url else ""
     fg = FeedGenerator()
-    fg.id(urljoin(base, FEED_NAME) if base else f"urn:newsdigest:{title}")
+    slug = re.sub(r"[^A-Za-z0-9-]+", "-", title).strip("-").lower() or "digest"
+    fg.id(urljoin(base, FEED_NAME) if base else f"urn:newsdigest:{slug}")
     fg.title(title)
     fg.author({"name": "newsdigest"})
     fg.link(href=urljoin(base, INDEX_NAME) if base else INDEX_NAME, rel="alternate")
