@@ -7,7 +7,7 @@ outlets, link). The score of a story (higher first) is
     score = OUTLET_WEIGHT * distinct outlets
           + ARTICLE_WEIGHT * log2(1 + articles)
           + RECENCY_WEIGHT * 0.5 ** (hours since its latest article / RECENCY_HALF_LIFE_HOURS)
-          + GROWTH_WEIGHT * log2(1 + articles added since the previous digest)
+          + GROWTH_WEIGHT * log2(1 + articles added since the previous digest showed it)
 
 so a story many outlets tell comes first (one more outlet outweighs any recency), then a
 story with many reports, then the most recent and the fastest growing. Ties go to the most
@@ -35,7 +35,7 @@ class RankInput:
     outlets: int
     articles: int
     latest: datetime  # time of its most recent article
-    new_articles: int = 0  # articles added since the previous digest
+    new_articles: int = 0  # articles added since a previous digest showed it (0 if never)
 
 
 def story_score(item: RankInput, now: datetime) -> float:
