@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urljoin
 
-from digest.render import _env, link_url
+from digest.render import link_url, render_template
 
 log = logging.getLogger("newsdigest")
 
@@ -72,11 +72,7 @@ def archive_entries(out_dir: Path) -> list[ArchiveEntry]:
 
 
 def render_index(entries: list[ArchiveEntry], title: str) -> str:
-    return (
-        _env(True)
-        .get_template("index.html.j2")
-        .render(entries=entries, title=title, feed=FEED_NAME)
-    )
+    return render_template("index.html.j2", entries=entries, title=title, feed=FEED_NAME)
 
 
 def render_feed(

@@ -241,6 +241,11 @@ def _env(autoescape: bool) -> Environment:
     return env
 
 
+def render_template(name: str, autoescape: bool = True, **context) -> str:
+    """A template of digest/templates with this module's filters (the archive uses it)."""
+    return _env(autoescape).get_template(name).render(**context)
+
+
 def render_markdown(view: DigestView) -> str:
     text = _env(False).get_template("digest.md.j2").render(view=view)
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
