@@ -444,16 +444,16 @@ def test_screenshots_of_the_digest_and_the_email(tmp_path):
     import struct
 
     sys.path.insert(0, str(ROOT / "bench"))
-    from screenshots import SIZES, render_all
+    from screenshots import SIZES, UPDATED_SIZE, render_all
 
     written = render_all(tmp_path)
-    assert sorted(p.name for p in written) == sorted(
-        f"{kind}-{size}.png" for kind in ("digest", "email") for size, _, _ in SIZES
-    )
+    expected = {
+        f"{kind}-{size}.png": (w, h) for kind in ("digest", "email") for size, w, h in SIZES
+    }
+    expected[f"updated-{UPDATED_SIZE[0]}.png"] = UPDATED_SIZE[1:]
+    assert sorted(p.name for p in written) == sorted(expected)
     for png in written:
         head = png.read_bytes()[:24]
         assert head[:8] == b"\x89PNG\r\n\x1a\n"
-        width, height = struct.unpack(">II", head[16:24])
-        expected = next((w, h) for size, w, h in SIZES if png.stem.endswith(size))
-        assert (width, height) == expected
+        assert struct.unpack(">II", head[16:24]) == expected[png.name]
         assert png.stat().st_size > 20_000, "a page, not a blank window"
