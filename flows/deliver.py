@@ -6,11 +6,12 @@ import smtplib
 import ssl
 
 from digest.email import EmailConfigError, build_message, parse_address, unsubscribe_header
+from digest.errors import OutputError
 from digest.render import DigestView, render_notification
 from digest.settings import Settings
 
 
-class DeliveryError(RuntimeError):
+class DeliveryError(OutputError, RuntimeError):
     """The mail server refused or could not be reached; the message says which and why."""
 
 
@@ -48,8 +49,8 @@ def check_delivery_settings(settings: Settings) -> None:
     if settings.email_recipients:
         if not settings.email_from.strip():
             raise EmailConfigError(
-                "NEWSDIGEST_EMAIL_TO is set but NEWSDIGEST_EMAIL_FROM is not: set the sender "
-                "address, e.g. NEWSDIGEST_EMAIL_FROM=digest@example.org"
+                "NEWSDIGEST_EMAIL_TO is set but NEWSDIGEST_EMAIL_FROM is not",
+                "set the sender address, e.g. NEWSDIGEST_EMAIL_FROM=digest@example.org",
             )
         sender = parse_address(settings.email_from, "NEWSDIGEST_EMAIL_FROM")
         for r in settings.email_recipients:
@@ -65,12 +66,12 @@ def check_delivery_settings(settings: Settings) -> None:
         bad = [u for u in settings.notify_targets if apprise.Apprise.instantiate(u) is None]
         if bad:
             raise EmailConfigError(
-                f"NEWSDIGEST_NOTIFY_URLS: {len(bad)} URL(s) not understood by Apprise "
-                "(see https://github.com/caronc/apprise/wiki for the URL forms)"
+                f"NEWSDIGEST_NOTIFY_URLS: {len(bad)} URL(s) not understood by Apprise",
+                "see https://github.com/caronc/apprise/wiki for the URL forms",
             )
 
 
-class NotifyError(RuntimeError):
+class NotifyError(OutputError, RuntimeError):
     """A chat or push service did not take the notification."""
 
 

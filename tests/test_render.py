@@ -230,7 +230,7 @@ def test_cli_says_in_one_line_that_the_sender_is_missing(tmp_path):
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
-        "newsdigest: NEWSDIGEST_EMAIL_TO is set but NEWSDIGEST_EMAIL_FROM is not: set the "
+        "newsdigest: NEWSDIGEST_EMAIL_TO is set but NEWSDIGEST_EMAIL_FROM is not; set the "
         "sender address, e.g. NEWSDIGEST_EMAIL_FROM=digest@example.org"
     ]
     assert not (tmp_path / "out").exists(), "checked before any work"

@@ -14,6 +14,7 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 from trafilatura.feeds import FEED_TYPES as TRAFILATURA_FEED_TYPES
 
+from digest.errors import SourceError
 from digest.lang import normalize_lang
 from flows.sources.base import ItemError
 from flows.sources.spec import is_url
@@ -25,7 +26,7 @@ _TAG = re.compile(r"<[^>]+>")
 _SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.I | re.S)
 
 
-class FeedError(ValueError):
+class FeedError(SourceError, ValueError):
     """A feed, OPML or URL list that cannot be read; the message is one line."""
 
 
