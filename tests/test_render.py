@@ -233,7 +233,7 @@ def test_cli_says_in_one_line_that_the_sender_is_missing(tmp_path):
         "newsdigest: NEWSDIGEST_EMAIL_TO is set but NEWSDIGEST_EMAIL_FROM is not; set the "
         "sender address, e.g. NEWSDIGEST_EMAIL_FROM=digest@example.org"
     ]
-    assert not (tmp_path / "out").exists(), "checked before any work"
+    assert not list(tmp_path.glob("out/digest-*")), "checked before any work"
 
 
 def test_phone_sized_tap_targets_in_the_email_html():
