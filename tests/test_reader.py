@@ -73,7 +73,7 @@ def _sources_file(tmp_path: Path, urls: dict[str, str]) -> Path:
     opml.write_text(
         '<?xml version="1.0"?><opml version="2.0"><head><title>x</title></head><body>'
         '<outline text="Europe"><outline type="rss" text="Berliner Morgenblatt" '
-        f'xmlUrl="{urls["morgenblatt"]}"/></outline></body></opml>',
+        f'language="en" xmlUrl="{urls["morgenblatt"]}"/></outline></body></opml>',
         encoding="utf-8",
     )
     path = tmp_path / "sources.toml"
@@ -131,7 +131,7 @@ def test_a_day_of_outlets_reaches_readers_complete_ranked_and_credited(
     assert rows["warta/mu"].outlet == "Warta Bola"
     assert rows["anon/chips"].outlet == "World press roundup"
     assert rows["matin/lyon"].lang == "fr"  # an "en" feed, an "en" page: French text
-    assert rows["morgenblatt/streik"].lang == "de"  # the feed says <language>en
+    assert rows["morgenblatt/streik"].lang == "de"  # the feed and the OPML outline say "en"
     assert rows["courier/museum"].outlet == "Daily Courier"  # from the JSON Feed
     assert "harian/mu" in rows, "the home page's feed was read"
     assert all(r.url != urls["harian"] for r in rows.values()), "the home page is no article"

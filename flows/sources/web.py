@@ -80,7 +80,9 @@ def plan_web_source(spec: SourceSpec) -> tuple[list[WebJob], list[ItemError]]:
                     key=f.url,
                     kind="url",
                     name=spec.name or f.title,
-                    lang=spec.lang or f.lang,
+                    # An outline's language attribute is the feed's own <language>, copied:
+                    # not a pin (the text decides), like the feed's.
+                    lang=spec.lang,
                     tags=list(dict.fromkeys([*spec.tags, *f.tags])),
                     force_name=spec.force_name,
                 ),
