@@ -17,13 +17,18 @@ exactly what they export):
 - ``digest.prepare``: ``prepare_article``, ``ArticleRejected``, ``content_hash``,
   ``title_from_plain_text``, ``outlet_from_url`` (a loaded article made storable);
 - ``digest.clean``: ``clean_text``, ``drop_repeated_lines`` (site debris removed);
+- ``digest.rules``: every cleaning rule as data (``rules_for``, ``find_dateline``,
+  ``paragraph_rules``, ``sentence_rules``; the TOML files beside it);
 - ``digest.lang``: ``detect_language``, ``normalize_lang``, ``words``, ``terms``, ``stemmer``;
 - ``digest.dates``: ``parse_date``, ``find_date_in_text``, ``is_date_line``;
 - ``digest.urls``: ``canonicalize_url``, ``canonical_url``, ``same_site``;
 - ``digest.grouping``: ``StoryGrouper``, ``cluster_articles``, ``DEFAULT_PARAMS``
   (articles into stories);
 - ``digest.summarize``: ``summarize``, ``choose_headline``, ``METHODS`` (extractive
-  summaries); ``digest.sentences``: ``split_sentences``;
+  summaries); ``digest.sentences``: ``split_sentences``, ``is_candidate``;
 - ``digest.render``: ``DigestView`` and its parts, ``render_markdown``, ``render_html``,
-  ``render_text``, ``render_json``; ``digest.email``: ``build_message``.
+  ``render_text``, ``render_json``, ``render_notification``, ``link_url``; ``digest.email``:
+  ``build_message``, ``unsubscribe_header``;
+- ``digest.rank``: ``RankInput``, ``story_score``, ``rank`` (the order of a digest);
+- ``digest.archive``: ``write_archive`` (index.html and the Atom feed of the output folder).
 """

@@ -15,6 +15,7 @@ __all__ = [
     "build_message",
     "clean_header",
     "parse_address",
+    "unsubscribe_header",
 ]
 
 SUBJECT_MAX_CHARS = 120
