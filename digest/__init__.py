@@ -26,6 +26,10 @@ exactly what they export):
   (articles into stories);
 - ``digest.summarize``: ``summarize``, ``choose_headline``, ``METHODS`` (extractive
   summaries); ``digest.sentences``: ``split_sentences``, ``is_candidate``;
+- ``digest.validate``: ``validate_article``, ``RecordRejected``, ``sane_date``,
+  ``check_date``, ``http_url``, ``clean_chars``, ``one_line``, ``cap_chars``, ``safe_label``
+  (values from outside checked and normalised at the boundary); ``digest.files``:
+  ``atomic_write_text``;
 - ``digest.render``: ``DigestView`` and its parts, ``render_markdown``, ``render_html``,
   ``render_text``, ``render_json``, ``render_notification``, ``link_url``; ``digest.email``:
   ``build_message``, ``unsubscribe_header``;

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urljoin
 
+from digest.files import atomic_write_text
 from digest.render import link_url, render_template
 
 log = logging.getLogger("newsdigest")
@@ -128,12 +129,7 @@ def write_archive(
 ) -> tuple[Path, Path]:
     """(Re)write index.html and feed.xml in ``out_dir`` (atomically); return their paths."""
     entries = archive_entries(out_dir)
-    outputs = {
-        INDEX_NAME: render_index(entries, title).encode("utf-8"),
-        FEED_NAME: render_feed(entries, title, public_url, max_entries),
-    }
-    for name, content in outputs.items():
-        tmp = out_dir / f".{name}.tmp"
-        tmp.write_bytes(content)
-        tmp.replace(out_dir / name)
+    atomic_write_text(out_dir / INDEX_NAME, render_index(entries, title))
+    feed = render_feed(entries, title, public_url, max_entries).decode("utf-8")
+    atomic_write_text(out_dir / FEED_NAME, feed)
     return out_dir / INDEX_NAME, out_dir / FEED_NAME

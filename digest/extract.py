@@ -87,6 +87,55 @@ DATE_LINE_MAX_WORDS = 8
 SHORT_EDGE_WORDS = 3
 
 
+# libxml2 stops building the tree below this depth: a page nested deeper (by accident or to
+# hide text) loses everything under it. Such pages are read again with their wrapper tags
+# (div, span, font, ...) removed; if they are still too deep, HtmlTooDeep says so.
+MAX_HTML_DEPTH = 255
+# [^<>] keeps every match attempt short: linear on any input, "<a <a <a ..." included.
+_TAG_RE = re.compile(r"<(/?)([A-Za-z][\w:-]*)[^<>]*?(/?)>")
+_VOID_TAGS = frozenset(
+    [
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+    ]
+)
+_WRAPPER_TAGS = re.compile(
+    r"</?(?:div|span|font|section|center|b|i|u|em|strong|small|big|sup|sub|aside|main|"
+    r"header|footer|nav|article|figure|blockquote|ul|ol|li|dl|dd|dt|table|tbody|tr|td|th)"
+    r"\b[^<>]*>",
+    re.I,
+)
+
+
+class HtmlTooDeep(ValueError):
+    """The page's elements nest deeper than the HTML parser can follow; one line says so."""
+
+
+def html_depth(html: str) -> int:
+    """How deep the page's elements nest (a linear scan of the tags; void tags not counted)."""
+    depth = deepest = 0
+    for m in _TAG_RE.finditer(html):
+        name = m.group(2).lower()
+        if m.group(1):
+            depth = max(0, depth - 1)
+        elif not m.group(3) and name not in _VOID_TAGS:
+            depth += 1
+            deepest = max(deepest, depth)
+    return deepest
+
+
 @dataclass
 class Extracted:
     title: str
@@ -111,7 +160,10 @@ def _fast_date(value: str | None) -> datetime | None:
         return parse_date(value)
     if isinstance(parsed, date) and not isinstance(parsed, datetime):
         parsed = datetime(parsed.year, parsed.month, parsed.day)
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:  # year 1 with a positive offset: no date (range checks follow)
+        return None
 
 
 def _key(text: str) -> str:
@@ -304,8 +356,26 @@ def _bare(tree: HtmlElement, url: str | None, precision: bool, fast: bool) -> st
 def extract_html(html: str, url: str | None = None) -> Extracted | None:
     """Main text and metadata of an article page, or None when there is no article in it.
 
-    The page is parsed once; metadata and body text are read from that tree.
+    The page is parsed once; metadata and body text are read from that tree. A page nested
+    deeper than :data:`MAX_HTML_DEPTH` is read flattened, or HtmlTooDeep is raised.
     """
+    found = _extract_html(html, url)
+    if found is not None:
+        return found
+    depth = html_depth(html)
+    if depth <= MAX_HTML_DEPTH:
+        return None
+    flat = _WRAPPER_TAGS.sub("", html)
+    found = _extract_html(flat, url)
+    if found is None and html_depth(flat) > MAX_HTML_DEPTH:
+        raise HtmlTooDeep(
+            f"HTML nested {depth} levels deep, deeper than the {MAX_HTML_DEPTH} the parser "
+            "follows: its text cannot be read"
+        )
+    return found
+
+
+def _extract_html(html: str, url: str | None) -> Extracted | None:
     tree = trafilatura.load_html(html)
     if tree is None:
         return None

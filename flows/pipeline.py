@@ -20,6 +20,7 @@ from digest.settings import Settings, get_settings
 from flows import steps
 from flows.deliver import send_digest_email, send_notifications
 from flows.sources.base import ItemError, LoadResult
+from flows.sources.fetch import resume_fetching, stop_fetching
 from flows.sources.local import load_local
 from flows.sources.spec import SourceSpec, classify
 from flows.sources.web import load_web_source, load_web_urls, plan_web_source
@@ -46,6 +47,11 @@ class DigestResult:
 def _log_errors(errors: list[ItemError] | list[str], logger: logging.Logger) -> None:
     for err in errors:
         logger.error("skipped %s", err)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
 def resolve_sources(sources: list[str] | None, settings: Settings) -> list[SourceSpec]:
@@ -91,6 +97,19 @@ def store_task(spec: SourceSpec, loaded: LoadResult, db_url: str) -> steps.Inges
 @flow(name="ingest", log_prints=True)
 def ingest(sources: list[str] | None = None, db_url: str | None = None) -> steps.IngestReport:
     """Fetch or load, clean, enrich and store articles from every source."""
+    resume_fetching()
+    try:
+        return _ingest(sources, db_url)
+    except Exception:
+        raise
+    except BaseException:
+        # SIGTERM (Prefect's TerminationSignal), Ctrl-C or a crash: requests in flight end
+        # now, so the task runner's threads finish within seconds and the process can exit.
+        stop_fetching()
+        raise
+
+
+def _ingest(sources: list[str] | None, db_url: str | None) -> steps.IngestReport:
     logger = get_run_logger()
     settings = get_settings()
     db_url = db_url or settings.database_url
@@ -125,7 +144,12 @@ def ingest(sources: list[str] | None = None, db_url: str | None = None) -> steps
         else:
             by_source[spec.key] = (spec, loaded)
     for spec, loaded in by_source.values():
-        report.merge(store_task(spec, loaded, db_url))
+        try:
+            report.merge(store_task(spec, loaded, db_url))
+        except Exception as exc:  # the database failed for this source even after retries
+            logger.error("source %s not stored: %s", spec.key, _first_line(exc))
+            report.failed += max(1, len(loaded.articles))
+            report.errors.append(f"{spec.key}: not stored: {_first_line(exc)}")
     logger.info("ingest done: %s", report.line())
     return report
 
