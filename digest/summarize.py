@@ -669,11 +669,13 @@ HEADLINE_MAX_WORDS = 25
 
 
 def choose_headline(docs: Sequence[Doc], lang: str | None = None) -> str:
-    """The story's headline: the title closest to what all its articles say.
+    """The story's headline: the title of its most central article that says what all its
+    articles say.
 
-    Titles are scored by cosine with the story's term centroid (titles of 2-25 words, site
-    names such as " - Kompas.com" removed); with no usable title, the first sentence of the
-    one-sentence summary.
+    Each title (2-25 words: HEADLINE_MIN_WORDS, HEADLINE_MAX_WORDS; site names such as
+    " - Kompas.com" removed) scores its cosine with the story's term centroid plus its
+    article's centrality (the mean cosine of its body with the other bodies: the main report,
+    not a side article); with no usable title, the first sentence of the one-sentence summary.
     """
     if not docs:
         return ""
@@ -697,6 +699,10 @@ def choose_headline(docs: Sequence[Doc], lang: str | None = None) -> str:
     body = x[len(titles) :]
     centroid = np.asarray(body.mean(axis=0)).ravel()
     sims = x[: len(titles)] @ centroid
+    if len(docs) > 1:
+        own = body[[i for i, _ in titles]]
+        to_all = own @ np.asarray(body.sum(axis=0)).ravel()
+        sims = sims + (to_all - np.asarray(own.multiply(own).sum(axis=1)).ravel()) / (len(docs) - 1)
     # Ties (syndicated titles) go to the earliest article.
     best = int(np.argmax(np.round(sims, 6)))
     return titles[best][1]
