@@ -28,11 +28,15 @@ exactly what they export):
   (articles into stories);
 - ``digest.summarize``: ``summarize``, ``choose_headline``, ``METHODS``, ``SummaryParams``
   and its stages (``__all__``: units, relevance, concepts, coverage, selection) for the
-  bench and the tests; ``digest.sentences``: ``split_sentences``;
+  bench and the tests; ``digest.sentences``: ``split_sentences``,
+  ``is_candidate``;
 - ``digest.validate``: ``validate_article``, ``RecordRejected``, ``sane_date``,
   ``check_date``, ``http_url``, ``clean_chars``, ``one_line``, ``cap_chars``, ``safe_label``
   (values from outside checked and normalised at the boundary); ``digest.files``:
   ``atomic_write_text``;
 - ``digest.render``: ``DigestView`` and its parts, ``render_markdown``, ``render_html``,
-  ``render_text``, ``render_json``; ``digest.email``: ``build_message``.
+  ``render_text``, ``render_json``, ``render_notification``, ``link_url``; ``digest.email``:
+  ``build_message``, ``unsubscribe_header``;
+- ``digest.rank``: ``RankInput``, ``story_score``, ``rank`` (the order of a digest);
+- ``digest.archive``: ``write_archive`` (index.html and the Atom feed of the output folder).
 """

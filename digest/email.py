@@ -15,6 +15,7 @@ __all__ = [
     "build_message",
     "clean_header",
     "parse_address",
+    "unsubscribe_header",
 ]
 
 SUBJECT_MAX_CHARS = 120
@@ -40,19 +41,44 @@ def parse_address(value: str, setting: str) -> Address:
     return Address(display_name=name, username=user, domain=domain)
 
 
-def build_message(view: DigestView, sender: str, recipients: list[str]) -> EmailMessage:
+def unsubscribe_header(target: str, sender: Address) -> str:
+    """The List-Unsubscribe value: the configured mailto:/https: target, else mail the sender."""
+    target = target.strip()
+    if not target:
+        target = f"mailto:{sender.addr_spec}?subject=unsubscribe"
+    if _CONTROL.search(target) or not re.match(r"^(mailto:|https://)\S+$", target, re.I):
+        raise EmailConfigError(
+            "NEWSDIGEST_EMAIL_UNSUBSCRIBE must be a mailto: or https: URL without spaces"
+        )
+    return f"<{target}>"
+
+
+def build_message(
+    view: DigestView, sender: str, recipients: list[str], unsubscribe: str = ""
+) -> EmailMessage:
     """The digest as an email ready for SMTP."""
+    if not sender or not sender.strip():
+        raise EmailConfigError(
+            "NEWSDIGEST_EMAIL_FROM is not set: set the sender address, e.g. digest@example.org"
+        )
     if not recipients:
         raise EmailConfigError("NEWSDIGEST_EMAIL_TO is empty: set at least one address")
     msg = EmailMessage()
-    n = len(view.stories)
-    lead = view.stories[0].headline if view.stories else "nothing new"
+    n = view.story_count
+    lead = view.all_stories[0].headline if n else "nothing new"
     subject = f"{view.title} {view.generated_at:%Y-%m-%d}: {n} stor{'y' if n == 1 else 'ies'}"
-    msg["Subject"] = clean_header(f"{subject} · {lead}" if view.stories else subject)
-    msg["From"] = parse_address(sender, "NEWSDIGEST_EMAIL_FROM")
+    msg["Subject"] = clean_header(f"{subject} · {lead}" if n else subject)
+    from_addr = parse_address(sender, "NEWSDIGEST_EMAIL_FROM")
+    msg["From"] = from_addr
     msg["To"] = [parse_address(r, "NEWSDIGEST_EMAIL_TO") for r in recipients]
     msg["Date"] = format_datetime(view.generated_at)
-    msg["Message-ID"] = make_msgid(domain=msg["From"].addresses[0].domain or "newsdigest")
+    msg["Message-ID"] = make_msgid(domain=from_addr.domain or "newsdigest")
+    # A machine sends this: no auto-replies (RFC 3834); one-click way out (RFC 2369/8058).
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["List-Unsubscribe"] = unsubscribe_header(unsubscribe, from_addr)
+    if unsubscribe.strip().lower().startswith("https://"):
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg.set_content(render_text(view))
     msg.add_alternative(render_html(view), subtype="html")
+    msg["Content-Language"] = view.lang  # after: making the alternative moves Content-*
     return msg

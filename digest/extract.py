@@ -145,6 +145,9 @@ class Extracted:
     sitename: str | None
     lang: str | None
     url: str | None
+    # The publisher the page itself names (og:site_name, JSON-LD publisher, the extractor's
+    # site name); None when the site name above is only the URL's domain.
+    publisher: str | None = None
 
 
 def _fast_date(value: str | None) -> datetime | None:
@@ -396,6 +399,8 @@ def _extract_html(html: str, url: str | None) -> Extracted | None:
     title = (meta.title or "").strip()
     author = meta.author
     sitename = meta.sitename
+    domain = META_URL.match(meta.url) if meta.url else None
+    publisher = sitename if sitename and not (domain and sitename == domain[1]) else None
     # trafilatura separates paragraphs with single newlines; we use blank lines.
     paragraphs = [p.strip() for p in raw.split("\n") if p.strip()]
     paragraphs = clean_paragraphs(paragraphs, title, author, sitename)
@@ -409,4 +414,5 @@ def _extract_html(html: str, url: str | None) -> Extracted | None:
         sitename=sitename,
         lang=normalize_lang(meta.language),
         url=meta.url or url,
+        publisher=publisher,
     )

@@ -63,7 +63,23 @@ class Settings(BaseSettings):
     story_quiet_days: float = STORY_QUIET_DAYS
     summary_max_words: int = SUMMARY_MAX_WORDS
     summary_max_sentences: int = SUMMARY_MAX_SENTENCES
+    # Stories shown in full (headline, summary, sources); every other new or updated story
+    # is listed in one line (headline, outlets, link). Order: digest/rank.py.
     digest_max_stories: int = 30
+    # Split each section of the digest by language (Bahasa Indonesia, English, ...).
+    digest_by_language: bool = False
+    # The digest's title (HTML, email subject, Atom feed).
+    digest_title: str = "News digest"
+    # Where the output folder is published (https://news.example.org/digests/): makes the
+    # Atom feed's and the notifications' links absolute. Unset: links relative to the folder.
+    public_url: str | None = None
+    # Digests listed in the archive's Atom feed (the newest).
+    feed_max_entries: int = 30
+    # Apprise URLs (comma or space separated): a short digest to chat and push services,
+    # e.g. "slack://T/B/C, tgram://token/chat, ntfy://host/topic, json://host/path".
+    notify_urls: str = ""
+    # Headlines in a chat/push notification.
+    notify_max_stories: int = 5
 
     # Email
     smtp_host: str | None = None
@@ -72,14 +88,22 @@ class Settings(BaseSettings):
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
     smtp_timeout_seconds: float = 30.0
-    email_from: str = "newsdigest@localhost"
+    email_from: str = ""  # required when EMAIL_TO is set
     email_to: str = ""
+    # Send a digest with no story (default: no email when nothing is new).
+    email_empty: bool = False
+    # List-Unsubscribe target: a mailto: or https: URL (default: mailto the sender).
+    email_unsubscribe: str = ""
     # Seconds to wait before each new attempt when the SMTP server fails (one per retry).
     email_retry_delays: list[float] = Field(default_factory=lambda: [10.0, 60.0])
 
     @property
     def email_recipients(self) -> list[str]:
         return [a.strip() for a in self.email_to.split(",") if a.strip()]
+
+    @property
+    def notify_targets(self) -> list[str]:
+        return [u for u in self.notify_urls.replace(",", " ").split() if u]
 
 
 @lru_cache(maxsize=1)

@@ -33,6 +33,11 @@ app = typer.Typer(
 )
 export_app = typer.Typer(help="Write stored data as JSON Lines on stdout.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
+sources_app = typer.Typer(
+    help="The stored sources: list them (no subcommand) or export them as OPML.",
+    invoke_without_command=True,
+)
+app.add_typer(sources_app, name="sources")
 
 SourceOpt = Annotated[
     list[str] | None,
@@ -122,6 +127,13 @@ def _check_out_dir(out: Path) -> None:
         ) from None
 
 
+def _check_delivery() -> None:
+    """Email and notification settings checked before any work (one line, exit 2)."""
+    from flows.deliver import check_delivery_settings
+
+    check_delivery_settings(_settings())
+
+
 def _print_report(report) -> None:
     typer.echo(
         f"ingested: new {report['new']}, updated {report['updated']}, "
@@ -158,6 +170,7 @@ def run(
     _check_sources(source)
     _check_out_dir(out_dir)
     _check_db(db_url)
+    _check_delivery()
     from flows.pipeline import daily_digest
     from flows.progress import fetch_progress
 
@@ -177,6 +190,10 @@ def _print_digest(digest: dict) -> None:
         typer.echo(f"email not sent: {digest['email_error']}", err=True)
     elif digest.get("emailed"):
         typer.echo(f"emailed to {digest['emailed']} recipients")
+    if digest.get("notify_error"):
+        typer.echo(f"notifications not sent: {digest['notify_error']}", err=True)
+    elif digest.get("notified"):
+        typer.echo(f"notified {digest['notified']} services")
     n = digest["stories"]
     typer.echo(f"digest: {digest['path']} ({n} {'story' if n == 1 else 'stories'})")
 
@@ -219,6 +236,7 @@ def digest(
     out_dir = out or _settings().out_dir
     _check_out_dir(out_dir)
     _check_db(db_url)
+    _check_delivery()
     from flows.pipeline import make_digest
 
     result = make_digest(
@@ -243,6 +261,55 @@ def serve(
     from flows.pipeline import daily_digest
 
     daily_digest.serve(name=name, schedule=Cron(cron, timezone=timezone), pause_on_shutdown=False)
+
+
+@sources_app.callback()
+def sources_main(ctx: typer.Context, db: DbOpt = None) -> None:
+    """Without a subcommand: the stored sources, one a line (kind, key, name, tags)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from storage import repo
+    from storage.engine import session
+
+    db_url = _db(db)
+    _check_db(db_url)
+    with session(db_url) as s:
+        for row in repo.all_sources(s):
+            tags = ", ".join(repo.source_tags(row))
+            typer.echo(f"{row.kind}\t{row.key}\t{row.name or ''}" + (f"\t[{tags}]" if tags else ""))
+
+
+@sources_app.command("export")
+def sources_export(
+    db: DbOpt = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write to this file (default: stdout).")
+    ] = None,
+) -> None:
+    """The stored feeds as OPML (their tags as folders), for a feed reader or another run.
+
+    Example: newsdigest sources export --out my-feeds.opml
+    """
+    from flows.sources.feeds import write_opml
+    from storage import repo
+    from storage.engine import session
+
+    db_url = _db(db)
+    _check_db(db_url)
+    with session(db_url) as s:
+        feeds = repo.feed_sources(s)
+    text = write_opml(feeds, title="newsdigest sources")
+    if out is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        tmp = out.with_name(f".{out.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out)
+    except OSError as exc:
+        raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
+    typer.echo(f"{len(feeds)} feeds written to {out}", err=True)
 
 
 def _jsonl(rows) -> None:

@@ -18,7 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from digest.render import DigestView, render_markdown
 from digest.settings import Settings, get_settings
 from flows import steps
-from flows.deliver import send_digest_email
+from flows.deliver import send_digest_email, send_notifications
 from flows.sources.base import ItemError, LoadResult
 from flows.sources.fetch import resume_fetching, stop_fetching
 from flows.sources.local import load_local
@@ -39,6 +39,8 @@ class DigestResult:
     stories: int
     emailed: int = 0
     email_error: str | None = None
+    notified: int = 0
+    notify_error: str | None = None
     groups: dict = field(default_factory=dict)
 
 
@@ -84,7 +86,9 @@ def store_task(spec: SourceSpec, loaded: LoadResult, db_url: str) -> steps.Inges
     logger = get_run_logger()
     prepared = steps.prepare_articles(loaded, default_outlet=spec.name)
     with db_session(db_url) as s:
-        report = steps.store_loaded(s, spec.key, spec.kind, prepared, name=spec.name)
+        report = steps.store_loaded(
+            s, spec.key, spec.kind, prepared, name=spec.name, tags=spec.tags
+        )
     _log_errors(prepared.errors, logger)
     logger.info("source %s: %s", spec.key, report.line())
     return report
@@ -188,16 +192,28 @@ def digest_task(
             max_words=settings.summary_max_words,
             max_sentences=settings.summary_max_sentences,
             max_stories=settings.digest_max_stories,
+            by_language=settings.digest_by_language,
         )
-        path = steps.write_digest(view, Path(out_dir))
+        view.title = settings.digest_title
+        path = steps.write_digest(
+            view,
+            Path(out_dir),
+            public_url=settings.public_url,
+            feed_max_entries=settings.feed_max_entries,
+        )
         steps.record_digest(s, view, stories, path)
     create_markdown_artifact(
         markdown=render_markdown(view),
         key=ARTIFACT_KEY,
-        description=f"News digest with {len(view.stories)} stories",
+        description=f"News digest with {view.story_count} stories",
     )
-    logger.info("digest written to %s (stories: %d)", path, len(view.stories))
-    return DigestResult(path=str(path), stories=len(view.stories)), view
+    logger.info(
+        "digest written to %s (stories: %d, in full: %d)",
+        path,
+        view.story_count,
+        len(view.stories),
+    )
+    return DigestResult(path=str(path), stories=view.story_count), view
 
 
 @task(name="email", cache_policy=NO_CACHE)
@@ -218,7 +234,15 @@ def make_digest(
     groups = group_task(db_url, settings.story_quiet_days)
     result, view = digest_task(db_url, out_dir or str(settings.out_dir), since_hours)
     result.groups = asdict(groups)
-    if settings.email_recipients:
+    if settings.notify_targets and view.story_count:
+        try:
+            result.notified = send_notifications(view, settings, result.path)
+        except Exception as exc:  # like email: the digest is written; delivery is reported
+            get_run_logger().error("notifications not sent: %s", exc)
+            result.notify_error = str(exc)
+    if settings.email_recipients and not view.story_count and not settings.email_empty:
+        get_run_logger().info("nothing new: no email (NEWSDIGEST_EMAIL_EMPTY=1 sends one)")
+    elif settings.email_recipients:
         try:
             delays = settings.email_retry_delays
             result.emailed = send_email_task.with_options(

@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlmodel import Session
 
+from digest.archive import FEED_NAME, INDEX_NAME, write_archive
 from digest.clean import drop_repeated_lines
 from digest.files import atomic_write_text
 from digest.formats import SummaryItem, load_summary
@@ -22,6 +23,7 @@ from digest.grouping import DEFAULT_PARAMS as GROUPING_PARAMS
 from digest.grouping import StoryGrouper
 from digest.models import Article, Doc
 from digest.prepare import ArticleRejected, prepare_article
+from digest.rank import RankInput, rank
 from digest.render import (
     DigestView,
     SentenceView,
@@ -109,10 +111,15 @@ def _label(raw: Article) -> str:
 
 
 def store_loaded(
-    session: Session, source_key: str, kind: str, prepared: LoadResult, name: str | None = None
+    session: Session,
+    source_key: str,
+    kind: str,
+    prepared: LoadResult,
+    name: str | None = None,
+    tags: Sequence[str] | None = None,
 ) -> IngestReport:
-    """Store one source's prepared articles; return its counts."""
-    source_id = repo.upsert_source(session, source_key, kind, name)
+    """Store one source's prepared articles (and its tags); return its counts."""
+    source_id = repo.upsert_source(session, source_key, kind, name, tags=tags)
     errors = list(prepared.errors)
     try:
         counts = repo.store_articles(session, prepared.articles, source_id)
@@ -242,9 +249,23 @@ def _title_is_lede(title: str, text: str) -> bool:
     return bool(stem) and text.startswith(stem)
 
 
-def story_view(session: Session, story: StoryRow, previous_at: datetime | None) -> StoryView:
+def story_view(
+    session: Session,
+    story: StoryRow,
+    previous_at: datetime | None,
+    shown_before: bool = False,
+    tags: dict[int, list[str]] | None = None,
+) -> StoryView:
+    """A story as the digest shows it. ``shown_before``: an earlier digest contained it (else
+    it is new, whenever it began); articles and summary sentences added since the previous
+    digest are counted and marked."""
     rows = repo.story_articles(session, story)
     position = {r.uid: i + 1 for i, r in enumerate(rows)}
+    fresh = {
+        r.uid
+        for r in rows
+        if previous_at is None or (as_utc(r.ingested_at) or previous_at) > previous_at
+    }
     sources = [
         SourceRef(
             article_id=r.uid,
@@ -259,17 +280,62 @@ def story_view(session: Session, story: StoryRow, previous_at: datetime | None) 
     sentences = []
     for item in load_summary(story.summary_json):
         refs = [position[i] for i in (item.article, *item.also) if i in position]
-        sentences.append(SentenceView(text=item.text, sources=refs, article_id=item.article))
-    first_seen = as_utc(story.first_seen)
+        sentences.append(
+            SentenceView(
+                text=item.text,
+                sources=refs,
+                article_id=item.article,
+                is_new=shown_before and item.article in fresh,
+            )
+        )
+    if shown_before and fresh and not any(x.is_new for x in sentences):
+        sentences.extend(_news_sentences(rows, fresh, position, {x.text for x in sentences}))
+    # The story's section: the tag most of its articles' sources carry.
+    tag_votes: Counter[str] = Counter()
+    for r in rows:
+        for tag in (tags or {}).get(r.source_id, [])[:1]:
+            tag_votes[tag] += 1
+    langs = Counter(r.lang for r in rows if r.lang)
     return StoryView(
         id=story.uid,
         headline=story.headline,
         sentences=sentences,
         sources=sources,
-        first_seen=first_seen,
+        first_seen=as_utc(story.first_seen),
         last_updated=as_utc(story.last_updated),
-        is_new=previous_at is None or first_seen > previous_at,
+        is_new=not shown_before,
+        new_articles=len(fresh) if shown_before else len(rows),
+        section=tag_votes.most_common(1)[0][0] if tag_votes else "",
+        lang=langs.most_common(1)[0][0] if langs else None,
     )
+
+
+# An updated story whose summary quotes none of its new articles: this many sentences of them
+# (the first of each, newest first, that no earlier article of the story says) are added.
+NEW_SENTENCES_MAX = 2
+
+
+def _news_sentences(
+    rows: Sequence, fresh: set[str], position: dict[str, int], shown: set[str]
+) -> list[SentenceView]:
+    """What the new articles of an updated story add: their first sentence that no earlier
+    article says (verbatim, attributed, marked new)."""
+    from digest.sentences import is_candidate, split_sentences
+
+    older = [r.text for r in rows if r.uid not in fresh]
+    out: list[SentenceView] = []
+    for r in sorted((r for r in rows if r.uid in fresh), key=repo.article_time, reverse=True):
+        for sentence in split_sentences(r.text, r.lang):
+            if sentence in shown or not is_candidate(sentence, r.lang):
+                continue
+            if any(sentence in text for text in older):
+                continue
+            out.append(SentenceView(sentence, [position[r.uid]], r.uid, is_new=True))
+            shown.add(sentence)
+            break
+        if len(out) >= NEW_SENTENCES_MAX:
+            break
+    return out
 
 
 def build_digest(
@@ -280,36 +346,60 @@ def build_digest(
     max_sentences: int,
     max_stories: int,
     now: datetime | None = None,
+    by_language: bool = False,
 ) -> tuple[DigestView, list[StoryRow]]:
-    """The stories new or updated since the previous digest (or within ``since``), summarized."""
+    """Every story new or updated since the previous digest (or within ``since``): the
+    ``max_stories`` best (digest.rank) summarized in full, the others as one line each."""
     now = now or utcnow()
     previous = repo.last_digest(session)
     previous_at = as_utc(previous.created_at) if previous else None
     window_start = now - since if since else None
     stories = repo.stories_to_digest(session, since=window_start)
-    for story in stories:
-        summarize_story(session, story, max_words, max_sentences)
-    # Most-reported first, then most recent: a story many outlets tell matters more.
-    views = [story_view(session, s, previous_at) for s in stories]
-    order = sorted(
-        range(len(views)),
-        key=lambda i: (
-            -len({src.outlet for src in views[i].sources}),
-            -views[i].last_updated.timestamp(),
-        ),
-    )[:max_stories]
+    shown = repo.shown_story_ids(session, [s.id for s in stories])
+    members = {s.id: repo.story_articles(session, s) for s in stories}
+    tags = repo.tags_of_sources(session, (r.source_id for rows in members.values() for r in rows))
+    inputs = []
+    for s in stories:
+        rows = members[s.id]
+        fresh = [r for r in rows if previous_at is None or as_utc(r.ingested_at) > previous_at]
+        inputs.append(
+            RankInput(
+                outlets=len({r.outlet or "" for r in rows}),
+                articles=len(rows),
+                latest=max((repo.article_time(r) for r in rows), default=as_utc(s.last_updated)),
+                new_articles=len(fresh) if s.id in shown else 0,
+            )
+        )
+    ranked = rank(inputs, now, [s.uid for s in stories])
+    views = []
+    for n, (i, score) in enumerate(ranked):
+        story = stories[i]
+        if n < max_stories or not story.headline:
+            summarize_story(session, story, max_words, max_sentences)
+        view = story_view(session, story, previous_at, story.id in shown, tags)
+        view.score = round(score, 4)
+        views.append(view)
     view = DigestView(
         generated_at=now,
-        stories=[views[i] for i in order],
+        stories=views[:max_stories],
+        brief=views[max_stories:],
         window_start=window_start,
         window_end=now,
         previous_at=previous_at,
+        by_language=by_language,
     )
-    return view, [stories[i] for i in order]
+    return view, [stories[i] for i, _ in ranked]
 
 
-def write_digest(view: DigestView, out_dir: Path) -> Path:
-    """Write digest-<time>.md/.html/.txt/.json (and latest.md) into ``out_dir``; return the .md."""
+def write_digest(
+    view: DigestView,
+    out_dir: Path,
+    *,
+    public_url: str | None = None,
+    feed_max_entries: int = 30,
+) -> Path:
+    """Write digest-<time>.md/.html/.txt/.json (and latest.md) into ``out_dir``, then the
+    archive's index.html and feed.xml; return the .md."""
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"digest-{view.generated_at:%Y%m%d-%H%M%S}"
     n = 1
@@ -317,15 +407,17 @@ def write_digest(view: DigestView, out_dir: Path) -> Path:
         n += 1
         stem = f"digest-{view.generated_at:%Y%m%d-%H%M%S}-{n}"
     markdown = render_markdown(view)
+    page = replace(view, archive_index=INDEX_NAME, archive_feed=FEED_NAME)
     outputs = {
         ".md": markdown,
-        ".html": render_html(view),
+        ".html": render_html(page),
         ".txt": render_text(view),
         ".json": render_json(view),
     }
     for suffix, content in outputs.items():
         atomic_write_text(out_dir / f"{stem}{suffix}", content)  # no half-written digest
     atomic_write_text(out_dir / "latest.md", markdown)
+    write_archive(out_dir, view.title, public_url, feed_max_entries)
     return out_dir / f"{stem}.md"
 
 

@@ -25,6 +25,8 @@ class Source(SQLModel, table=True):
     kind: str = Field(max_length=16)  # dir, file, feed, page, opml, list
     name: str | None = Field(default=None, max_length=256)
     lang: str | None = Field(default=None, max_length=16)
+    # JSON list of the tags of the sources file and the OPML folders (digest sections).
+    tags: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     last_run_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 

@@ -5,6 +5,7 @@ Plain functions over a SQLModel ``Session``; no Prefect here.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -86,23 +87,81 @@ def article_time(row: ArticleRow) -> datetime:
 
 
 def upsert_source(
-    session: Session, key: str, kind: str, name: str | None = None, lang: str | None = None
+    session: Session,
+    key: str,
+    kind: str,
+    name: str | None = None,
+    lang: str | None = None,
+    tags: Sequence[str] | None = None,
 ) -> int:
-    """The id of the source with this key, created if new."""
+    """The id of the source with this key, created if new (name, language and tags updated)."""
+    tags_json = json.dumps(list(tags), ensure_ascii=False) if tags else None
     row = session.exec(select(Source).where(Source.key == key)).first()
     if row is None:
-        row = Source(key=key, kind=kind, name=name, lang=lang)
+        row = Source(key=key, kind=kind, name=name, lang=lang, tags=tags_json)
         session.add(row)
         try:
             session.commit()
         except IntegrityError:  # another worker created it first
             session.rollback()
             row = session.exec(select(Source).where(Source.key == key)).one()
-    elif (name and row.name != name) or (lang and row.lang != lang):
+    elif (
+        (name and row.name != name)
+        or (lang and row.lang != lang)
+        or (tags is not None and row.tags != tags_json)
+    ):
         row.name, row.lang = name or row.name, lang or row.lang
+        if tags is not None:
+            row.tags = tags_json
         session.add(row)
         session.commit()
     return row.id
+
+
+def source_tags(row: Source) -> list[str]:
+    try:
+        value = json.loads(row.tags) if row.tags else []
+    except ValueError:
+        return []
+    return [str(t) for t in value] if isinstance(value, list) else []
+
+
+def tags_of_sources(session: Session, source_ids: Iterable[int | None]) -> dict[int, list[str]]:
+    """The stored tags of each source id."""
+    ids = sorted({i for i in source_ids if i is not None})
+    out: dict[int, list[str]] = {}
+    for chunk in _chunks(ids):
+        for row in session.exec(select(Source).where(Source.id.in_(chunk))).all():
+            out[row.id] = source_tags(row)
+    return out
+
+
+def all_sources(session: Session) -> list[Source]:
+    return list(session.exec(select(Source).order_by(Source.id)).all())
+
+
+@dataclass
+class FeedSource:
+    url: str
+    name: str | None
+    lang: str | None
+    tags: list[str]
+
+
+def feed_sources(session: Session) -> list[FeedSource]:
+    """The web sources that are feeds: their articles come from other URLs than the source's
+    own (a page given as a source is its only article's origin)."""
+    out = []
+    for row in all_sources(session):
+        if row.kind != "url" or not row.key.lower().startswith(("http://", "https://")):
+            continue
+        origins = session.exec(
+            select(ArticleRow.origin).where(ArticleRow.source_id == row.id).limit(50)
+        ).all()
+        if origins and all(o == row.key for o in origins):
+            continue  # an article page
+        out.append(FeedSource(row.key, row.name, row.lang, source_tags(row)))
+    return out
 
 
 def get_fetch_state(session: Session, url: str) -> FetchState | None:
@@ -491,6 +550,18 @@ def save_story_summary(
     story.summarized_at = utcnow()
     session.add(story)
     session.commit()
+
+
+def shown_story_ids(session: Session, story_ids: Sequence[int]) -> set[int]:
+    """The stories (of ``story_ids``) that some earlier digest already contained."""
+    found: set[int] = set()
+    for chunk in _chunks(list(story_ids)):
+        found.update(
+            session.exec(
+                select(DigestItem.story_id).where(DigestItem.story_id.in_(chunk)).distinct()
+            ).all()
+        )
+    return found
 
 
 def last_digest(session: Session) -> DigestRow | None:

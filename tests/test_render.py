@@ -46,7 +46,7 @@ def test_markdown_escapes_hostile_text():
     assert "<script>" not in md and "<img" not in md
     assert "[click](javascript" not in md
     assert "**bold**" not in md
-    assert "[1][2]" in md
+    assert "[\\[1\\]](<https://tempo.example/1>) \\[2\\]" in md, "citations link the articles"
     assert "](<https://tempo.example/1>)" in md
     assert "javascript:alert(1)>" not in md, "only http(s) links become links"
 
@@ -57,7 +57,10 @@ def test_html_escapes_hostile_text_and_inlines_css():
     assert "&lt;script&gt;" in html
     assert 'href="javascript' not in html
     assert 'href="https://tempo.example/1"' in html
-    assert "<style>" not in html and 'style="' in html, "CSS is inlined for mail clients"
+    assert 'style="' in html, "CSS is inlined for mail clients"
+    # Only the phone-width rules stay in a <style> element.
+    style = html.split("<style>", 1)[1].split("</style>", 1)[0]
+    assert style.strip().startswith("@media") and "a.cite { padding: 15px 12px" in style
 
 
 def test_text_rendering():
@@ -113,6 +116,7 @@ def test_unreachable_smtp_server_is_one_clear_error():
     settings = Settings(
         smtp_host="127.0.0.1",
         smtp_port=1,
+        email_from="digest@example.com",
         email_to="a@example.com",
         smtp_user="u",
         smtp_password="hunter2",
@@ -120,3 +124,140 @@ def test_unreachable_smtp_server_is_one_clear_error():
     with pytest.raises(DeliveryError) as exc:
         send_digest_email(_view(), settings)
     assert "127.0.0.1:1" in str(exc.value) and "hunter2" not in str(exc.value)
+
+
+# --- links from hostile urls, sections, one-liners, email headers ----------------------------
+
+INJECTED_URL = "https://ok.example/a\n> quoted\n[x](javascript:alert(1)) )<b>"
+
+
+def _story(n: int, outlets: list[str], url: str | None = None, **kw) -> StoryView:
+    return StoryView(
+        id=f"s-{n}",
+        headline=f"Headline {n}",
+        sentences=[SentenceView(text=f"Sentence {n}.", sources=[1], article_id=f"a-{n}")],
+        sources=[
+            SourceRef(f"a-{n}-{i}", o, f"Title {n}", url or f"https://x.example/{n}/{i}", NOW)
+            for i, o in enumerate(outlets)
+        ],
+        first_seen=NOW,
+        last_updated=NOW,
+        **kw,
+    )
+
+
+def test_a_hostile_url_stays_inside_its_link():
+    view = DigestView(generated_at=NOW, stories=[_story(1, ["A"], INJECTED_URL)])
+    view.brief = [_story(2, ["B"], INJECTED_URL)]
+    md = render_markdown(view)
+    assert not any(line.startswith(">") for line in md.splitlines()), md
+    assert "](javascript" not in md and "\n[x]" not in md
+    assert "https://ok.example/a%0A%3E%20quoted%0A%5Bx%5D%28javascript:alert%281%29%29%20" in md
+    text = render_text(view)
+    assert not any(line.lstrip().startswith(("> quoted", "[x]")) for line in text.splitlines())
+    html = render_html(view)
+    assert "<b>" not in html and 'href="https://ok.example/a%0A' in html
+    # Anything not http(s) is no link at all.
+    bad = DigestView(generated_at=NOW, stories=[_story(3, ["C"], " javascript:alert(1)")])
+    assert "javascript" not in render_html(bad).split("<body", 1)[1].split("Title 3")[0]
+
+
+def test_sections_by_tag_then_language_with_one_line_entries():
+    stories = [
+        _story(1, ["A", "B"], section="World", lang="en"),
+        _story(2, ["C"], section="Indonesia", lang="id"),
+        _story(3, ["D"], section="World", lang="de"),
+    ]
+    brief = [_story(4, ["E", "F"], section="", lang="en", is_new=False)]
+    view = DigestView(generated_at=NOW, stories=stories, brief=brief, by_language=True)
+    md = render_markdown(view)
+    assert md.index("## World") < md.index("### English") < md.index("### Deutsch")
+    assert md.index("### Deutsch") < md.index("## Indonesia") < md.index("## Other")
+    assert "- 4. [Headline 4](<https://x.example/4/0>) · E, F · updated" in md
+    assert "**Contents**" in md and "4 stories (3 new, 1 updated)" in md
+    assert [s.number for s in view.all_stories] == [1, 3, 2, 4]
+    html = render_html(view)
+    assert "#story-" not in html, "no in-page links in an email"
+    page = render_html(DigestView(**{**view.__dict__, "archive_index": "index.html"}))
+    assert 'href="#story-1"' in page and 'href="index.html"' in page
+
+
+def test_language_of_the_html_is_the_digests():
+    view = DigestView(
+        generated_at=NOW,
+        stories=[_story(1, ["A"], lang="id"), _story(2, ["B"], lang="id")],
+        brief=[_story(3, ["C"], lang="en")],
+    )
+    assert '<html lang="id">' in render_html(view)
+    assert build_message(view, "d@example.org", ["r@example.org"])["Content-Language"] == "id"
+
+
+def test_email_requires_a_sender_and_carries_list_headers():
+    with pytest.raises(EmailConfigError, match="NEWSDIGEST_EMAIL_FROM is not set"):
+        build_message(_view(), "", ["a@example.com"])
+    msg = build_message(
+        _view(), "d@example.org", ["a@example.com"], unsubscribe="https://x.example/u?id=1"
+    )
+    assert msg["List-Unsubscribe"] == "<https://x.example/u?id=1>"
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert msg["Auto-Submitted"] == "auto-generated"
+    with pytest.raises(EmailConfigError, match="EMAIL_UNSUBSCRIBE"):
+        build_message(_view(), "d@example.org", ["a@example.com"], unsubscribe="javascript:x")
+    assert Settings().email_from == "", "no @localhost default"
+
+
+def test_cli_says_in_one_line_that_the_sender_is_missing(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDIGEST_")}
+    env.update(NEWSDIGEST_EMAIL_TO="r@example.org", NEWSDIGEST_SMTP_HOST="127.0.0.1")
+    proc = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "newsdigest"),
+            "digest",
+            "--db",
+            f"sqlite:///{tmp_path / 'x.db'}",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "newsdigest: NEWSDIGEST_EMAIL_TO is set but NEWSDIGEST_EMAIL_FROM is not; set the "
+        "sender address, e.g. NEWSDIGEST_EMAIL_FROM=digest@example.org"
+    ]
+    assert not list(tmp_path.glob("out/digest-*")), "checked before any work"
+
+
+def test_phone_sized_tap_targets_in_the_email_html():
+    html = render_html(_view())
+    phone = html.split("@media (max-width: 600px)", 1)[1].split("</style>", 1)[0]
+    # 13 px text (about 15 px tall) + 2 x 15 px padding: 45 px; 15 px links + 2 x 14 px: 45 px
+    assert "a.cite { padding: 15px 12px !important" in phone
+    assert "ol.sources a { padding: 14px 0 !important" in phone
+    assert "ul.brief a { padding: 14px 0 !important" in phone
+
+
+def test_notification_is_short_and_safe():
+    from digest.render import render_notification
+
+    view = DigestView(
+        generated_at=NOW,
+        stories=[_story(n, ["A", "B"]) for n in range(1, 4)],
+        brief=[_story(n, ["C"]) for n in range(4, 10)],
+    )
+    title, body = render_notification(view, 2, "https://news.example.org/d.html")
+    assert title == "News digest 2024-05-06: 9 stories"
+    assert body.splitlines() == [
+        "- [Headline 1](<https://x.example/1/0>) (A, B)",
+        "- [Headline 2](<https://x.example/2/0>) (A, B)",
+        "and 7 more",
+        "Full digest: https://news.example.org/d.html",
+    ]

@@ -525,7 +525,8 @@ def test_latest_and_digest_files_are_written_atomically(tmp_path, monkeypatch):
     # The old latest.md is whole, no half-written file and no temporary file is left.
     assert (out / "latest.md").read_text(encoding="utf-8") == before
     names = [f"{first.stem}{suffix}" for suffix in (".md", ".html", ".txt", ".json")]
-    assert sorted(p.name for p in out.iterdir()) == sorted([*names, "latest.md"])
+    archive = ["index.html", "feed.xml"]  # the archive of the first digest
+    assert sorted(p.name for p in out.iterdir()) == sorted([*names, "latest.md", *archive])
 
 
 def test_sigterm_stops_a_run_within_seconds(prefect_harness, faults, tmp_path):

@@ -124,3 +124,18 @@ class FixtureServer:
         with self.lock:
             self.hits.clear()
             self.requests.clear()
+
+
+def serve_outlets(srv: FixtureServer) -> dict[str, str]:
+    """The outlet web of tests/outlet_web.py on this server; returns the entry URLs by name
+    (roundup, morgenblatt, courier, harian)."""
+    from tests.outlet_web import build
+
+    for path, (body, ctype) in build(srv.base).items():
+        srv.add(path, body=body, content_type=ctype)
+    return {
+        "roundup": srv.url("/roundup/feed.xml"),
+        "morgenblatt": srv.url("/morgenblatt/feed.xml"),
+        "courier": srv.url("/courier/feed.json"),
+        "harian": srv.url("/harian/"),
+    }

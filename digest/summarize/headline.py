@@ -12,16 +12,21 @@ from digest.summarize.units import doc_langs
 from digest.text import terms, tfidf_matrix, words
 
 _SITE_SUFFIX = re.compile(r"\s+[-|–—:]\s+[^-|–—:]{2,40}$")
+# Real titles can be short ("MU Ditekuk Newcastle", "Merkel tritt zurück"): a title of at
+# least this many words (and at most HEADLINE_MAX_WORDS) is a headline; one word is a
+# section name or a site name more often than a title.
+HEADLINE_MIN_WORDS = 2
+HEADLINE_MAX_WORDS = 25
 
 
 def choose_headline(docs: Sequence[Doc], lang: str | None = None) -> str:
     """The story's headline: the title of its most central article that says what all its
     articles say.
 
-    Each title (3-25 words, site names such as " - Kompas.com" removed) scores its cosine with
-    the story's term centroid plus its article's centrality (the mean cosine of its body with
-    the other bodies: the main report, not a side article); with no usable title, the first
-    sentence of the one-sentence summary.
+    Each title (2-25 words: HEADLINE_MIN_WORDS, HEADLINE_MAX_WORDS; site names such as
+    " - Kompas.com" removed) scores its cosine with the story's term centroid plus its
+    article's centrality (the mean cosine of its body with the other bodies: the main report,
+    not a side article); with no usable title, the first sentence of the one-sentence summary.
     """
     if not docs:
         return ""
@@ -30,9 +35,9 @@ def choose_headline(docs: Sequence[Doc], lang: str | None = None) -> str:
     for i, d in enumerate(docs):
         t = " ".join((d.title or "").split())
         stripped = _SITE_SUFFIX.sub("", t)
-        if len(words(stripped)) >= 3:
+        if len(words(stripped)) >= HEADLINE_MIN_WORDS:
             t = stripped
-        if 3 <= len(words(t)) <= 25 and not t.isupper():
+        if HEADLINE_MIN_WORDS <= len(words(t)) <= HEADLINE_MAX_WORDS and not t.isupper():
             titles.append((i, t))
     if not titles:
         from digest.summarize import summarize

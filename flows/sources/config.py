@@ -7,9 +7,10 @@ tags = ["indonesia"]
 
 [[source]]
 url = "https://www.antaranews.com/rss/terkini.xml"
-name = "Antara"            # the outlet, when the articles name none
-lang = "id"
-tags = ["wire"]
+name = "Antara"            # the outlet, when the pages name no publisher
+force_name = true          # optional: the outlet of every article, whatever the page says
+lang = "id"                # optional: pins the language (else detected from the text)
+tags = ["wire"]            # the digest's sections
 
 [[source]]
 path = "feeds.opml"        # relative to this file; also a URL list (.txt) or a folder
@@ -24,7 +25,7 @@ from pathlib import Path
 from digest.errors import ConfigError
 from flows.sources.spec import SourceSpec, classify
 
-KNOWN_KEYS = {"url", "path", "name", "lang", "tags"}
+KNOWN_KEYS = {"url", "path", "name", "lang", "tags", "force_name"}
 
 
 class SourcesFileError(ConfigError, ValueError):
@@ -99,6 +100,12 @@ def load_sources_file(path: Path | str) -> list[SourceSpec]:
             spec = classify(str(target if target.is_absolute() else base / target))
         spec.name = _optional_str(entry, "name", where) or _optional_str(defaults, "name", where)
         spec.lang = _optional_str(entry, "lang", where) or _optional_str(defaults, "lang", where)
+        force = entry.get("force_name", False)
+        if not isinstance(force, bool):
+            raise SourcesFileError(f"{where}: force_name must be true or false")
+        if force and not spec.name:
+            raise SourcesFileError(f"{where}: force_name = true needs a name")
+        spec.force_name = force
         spec.tags = list(
             dict.fromkeys(
                 [

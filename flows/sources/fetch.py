@@ -69,7 +69,9 @@ FEED_TYPES = frozenset(
     }
 )
 # Served for anything by misconfigured servers: the body decides.
-SNIFF_TYPES = frozenset({"", "text/plain", "application/octet-stream", "binary/octet-stream"})
+SNIFF_TYPES = frozenset(
+    {"", "text/plain", "application/octet-stream", "binary/octet-stream", "application/json"}
+)
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 ROBOTS_MAX_BYTES = 512 * 1024
 MAX_CRAWL_DELAY_SECONDS = 30.0

@@ -16,8 +16,11 @@ class SourceSpec:
     key: str  # a path or a URL: the identity of the source in the database
     kind: str  # "local" (file or folder), "url" (feed or page), "opml", "urls" (list file)
     name: str | None = None  # outlet name to use when the articles name none
-    lang: str | None = None
+    lang: str | None = None  # pinned language: else each article's is detected from its text
     tags: list[str] = field(default_factory=list)
+    # The name is the outlet of every article, whatever the page says (sources file
+    # ``force_name = true``): else it applies only to pages that name no publisher.
+    force_name: bool = False
 
     @property
     def is_web(self) -> bool:

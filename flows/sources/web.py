@@ -29,6 +29,7 @@ from flows.sources.base import ItemError, LoadResult
 from flows.sources.feeds import (
     FeedEntry,
     FeedError,
+    home_page_feeds,
     looks_like_feed_url,
     parse_feed,
     parse_opml,
@@ -46,6 +47,9 @@ PAGE_BATCH = 25
 # A page that yields fewer words than this falls back to the feed entry's own text, when
 # that is longer.
 MIN_PAGE_WORDS = 60
+# A home page given as a source: at most this many of its declared feeds are tried, in order
+# (the first that is a feed is read).
+MAX_DISCOVERED_FEEDS = 3
 
 
 # --- planning ------------------------------------------------------------------------------
@@ -76,8 +80,11 @@ def plan_web_source(spec: SourceSpec) -> tuple[list[WebJob], list[ItemError]]:
                     key=f.url,
                     kind="url",
                     name=spec.name or f.title,
-                    lang=spec.lang or f.lang,
+                    # An outline's language attribute is the feed's own <language>, copied:
+                    # not a pin (the text decides), like the feed's.
+                    lang=spec.lang,
                     tags=list(dict.fromkeys([*spec.tags, *f.tags])),
+                    force_name=spec.force_name,
                 ),
                 [f.url],
             )
@@ -93,7 +100,15 @@ def plan_web_source(spec: SourceSpec) -> tuple[list[WebJob], list[ItemError]]:
         pages = [u for u in urls if u not in feeds]
         jobs = [
             WebJob(
-                SourceSpec(key=u, kind="url", name=spec.name, lang=spec.lang, tags=spec.tags), [u]
+                SourceSpec(
+                    key=u,
+                    kind="url",
+                    name=spec.name,
+                    lang=spec.lang,
+                    tags=spec.tags,
+                    force_name=spec.force_name,
+                ),
+                [u],
             )
             for u in feeds
         ]
@@ -203,6 +218,8 @@ class _Job:
             if res.kind == "feed":
                 if self.load_feed(url, res):
                     self.remember(url, res)
+            elif res.kind == "html" and self.load_home_page(url, res):
+                pass  # its validators are not kept: the feed's own decide next time
             else:
                 self.page(url, res, entry=None)
                 self.remember(url, res)
@@ -213,6 +230,33 @@ class _Job:
             self.error(url, f"unexpected error: {type(exc).__name__}: {exc}")
         finally:
             progress.advance(url)
+
+    def load_home_page(self, url: str, res: FetchResult) -> bool:
+        """A site's home page given as a source: read the feed it declares instead of storing
+        the page of headlines as an article. False when the page is not a home page."""
+        html, _ = decode_body(res.content, res.charset, html=True)
+        feeds = home_page_feeds(html, res.final_url)
+        if feeds is None:
+            return False
+        if not feeds:
+            self.error(url, "a home page that declares no feed: give one of its feed URLs")
+            return True
+        for feed_url in feeds[:MAX_DISCOVERED_FEEDS]:
+            try:
+                fres = self.fetch(feed_url)
+            except FetchError as exc:
+                self.error(feed_url, exc.reason)
+                continue
+            if fres is None:
+                return True  # not modified since the last run
+            if fres.kind != "feed":
+                continue
+            log.info("%s: a home page; reading its feed %s", url, feed_url)
+            if self.load_feed(feed_url, fres):
+                self.remember(feed_url, fres)
+            return True
+        self.error(url, f"none of the {len(feeds)} feeds the home page declares could be read")
+        return True
 
     def load_feed(self, url: str, res: FetchResult) -> bool:
         """The feed's new entries; True when every entry was dealt with for good (so the
@@ -244,7 +288,7 @@ class _Job:
                 res = self.fetch(entry.link)
                 if res is not None:
                     self.page(
-                        entry.link, res, entry=entry, feed_title=feed.title, feed_lang=feed.lang
+                        entry.link, res, entry=entry, feed_title=feed.title, feed_link=feed.link
                     )
                     self.remember(entry.link, res)
             except FetchError as exc:
@@ -272,7 +316,7 @@ class _Job:
         res: FetchResult,
         entry: FeedEntry | None,
         feed_title: str = "",
-        feed_lang: str | None = None,
+        feed_link: str = "",
     ) -> None:
         """One article page (HTML) -> a raw Article, or an error."""
         if res.kind != "html":
@@ -286,7 +330,7 @@ class _Job:
         except HtmlTooDeep as exc:
             self.error(url, str(exc))
             return
-        article = self.article(url, res, html, extracted, entry, feed_title, feed_lang)
+        article = self.article(url, res, html, extracted, entry, feed_title, feed_link)
         if article is None:
             self.error(url, "no article text found on the page")
             return
@@ -300,7 +344,7 @@ class _Job:
         extracted: Extracted | None,
         entry: FeedEntry | None,
         feed_title: str,
-        feed_lang: str | None,
+        feed_link: str,
     ) -> Article | None:
         page_text = extracted.text if extracted else ""
         entry_text = entry.text if entry else ""
@@ -323,13 +367,51 @@ class _Job:
             or (extracted.title if extracted else ""),
             text=text,
             url=canon,
-            source=spec.name or (extracted.sitename if extracted else None) or feed_title or None,
-            published=(extracted.published if extracted else None)
-            or (entry.published if entry else None),
-            lang=spec.lang or (extracted.lang if extracted else None) or feed_lang,
+            source=credit_outlet(spec, extracted, feed_title, feed_link, res.final_url),
+            published=_published(extracted, entry),
+            # A feed's or page's declared language is often wrong (one <language> for a whole
+            # site): the text decides (digest.prepare), unless the source pins it.
+            lang=spec.lang,
             origin=url,
             tags=list(spec.tags),
         )
+
+
+def _published(extracted: Extracted | None, entry: FeedEntry | None):
+    """The page's date; the feed entry's when the page gives none or only the same day (the
+    entry has the time of day, which ranks the digest)."""
+    page = extracted.published if extracted else None
+    feed = entry.published if entry else None
+    if page is None or (
+        feed is not None
+        and page.date() == feed.date()
+        and (page.hour, page.minute, page.second) == (0, 0, 0)
+    ):
+        return feed or page
+    return page
+
+
+def credit_outlet(
+    spec: SourceSpec,
+    extracted: Extracted | None,
+    feed_title: str = "",
+    feed_link: str = "",
+    page_url: str = "",
+) -> str | None:
+    """The outlet of a page: the source's name when it is forced; else the publisher the page
+    names (og:site_name, JSON-LD publisher, the extractor's site name); else the source's
+    name; else the feed's title when the page is on the feed's own site (an aggregator's
+    title is not its articles' outlet). None lets the pipeline guess (dateline, domain)."""
+    if spec.force_name and spec.name:
+        return spec.name
+    publisher = extracted.publisher if extracted else None
+    if publisher:
+        return publisher
+    if spec.name:
+        return spec.name
+    if feed_title and (not feed_link or same_site(feed_link, page_url)):
+        return feed_title
+    return None
 
 
 def load_web_urls(spec: SourceSpec, urls: list[str], settings: Settings, db_url: str) -> LoadResult:
