@@ -84,7 +84,8 @@ def test_seed_summary_carries_the_headline_facts(seed_summary):
 @pytest.mark.xfail(
     strict=True,
     reason="issue 11: Sullivan's warning and what each side wants are not all chosen yet "
-    "(the coverage weights fit on ECB+ prefer the long Harris and Kim sentences)",
+    "(bigram weights count syndicated copies; the facts are paraphrased per outlet; the "
+    "redundancy cuts tie Sullivan's warnings to his 'negotiations' sentence: bench/README.md)",
 )
 def test_seed_summary_covers_the_facts(seed_summary):
     """The story's key facts (issue 11): Harris's "big mistake" remark, Kim's trip to meet
