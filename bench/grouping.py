@@ -29,9 +29,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from digest.features import content_terms, extract  # noqa: E402
+from digest.features import extract  # noqa: E402
 from digest.grouping import DEFAULT_PARAMS, GroupingParams, StoryGrouper  # noqa: E402
 from digest.models import Article  # noqa: E402
+from digest.text import fold, terms_of_tokens, words  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "eval" / "clustering" / "ecbplus-train-dev.jsonl"
 STREAM = ROOT.parent / "shared" / "eval" / "clustering" / "indosum-stream-dev.jsonl"
@@ -120,7 +121,7 @@ def _baseline_matrix(arts: list[Article]):
 
     for a in arts:
         if a.id not in _BAGS:
-            _BAGS[a.id] = Counter(content_terms(f"{a.title}\n{a.text}", a.lang))
+            _BAGS[a.id] = Counter(terms_of_tokens(words(fold(f"{a.title}\n{a.text}")), a.lang))
     bags = [_BAGS[a.id] for a in arts]
     vocab = {t: i for i, t in enumerate(sorted({t for b in bags for t in b}))}
     rows, cols, vals = [], [], []

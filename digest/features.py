@@ -9,17 +9,23 @@ wording (or the language) differs.
 from __future__ import annotations
 
 import re
-import unicodedata
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 
 import numpy as np
 
-from digest.lang import WORD_RE, detect_language, normalize_lang, stemmer, stop_words
+from digest.lang import detect_language
 from digest.models import Article
+from digest.text import (
+    TermMap,
+    fold,
+    normalize_lang,
+    stop_words,
+    terms_of_tokens,
+    words,
+)
 
 # Body terms beyond this many are ignored: the lead carries the event, and it bounds the cost
 # of very long pages (most news bodies are 200-800 words).
@@ -80,56 +86,6 @@ class ArticleFeatures:
     scores: frozenset = frozenset()
 
 
-# Combining marks left by NFKD (accents): the blocks unicodedata.combining() flags in Latin text.
-_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
-
-
-def fold_text(text: str) -> str:
-    """Lowercase and strip accents of a whole text at once (fast path for ASCII)."""
-    if text.isascii():
-        return text.lower()
-    return _COMBINING.sub("", unicodedata.normalize("NFKD", text.casefold()))
-
-
-def content_terms(text: str, lang: str | None, max_words: int | None = None) -> list[str]:
-    """Same terms as :func:`digest.lang.terms`, computed on the folded text in one pass."""
-    toks = WORD_RE.findall(fold_text(text))
-    if max_words is not None:
-        toks = toks[:max_words]
-    return _filter_terms(toks, lang)
-
-
-class _TermMap(dict):
-    """Folded token -> stemmed content term ('' for stop words and 1-letter tokens), memoized.
-
-    One dict lookup per token instead of a stop-word test and a stemmer call: extraction is
-    the per-article cost of grouping at scale.
-    """
-
-    MAX_SIZE = 400_000  # cleared beyond this (bounded memory on endless streams)
-
-    def __init__(self, lang: str | None) -> None:
-        super().__init__()
-        self.stops = stop_words(lang)
-        self.stem = stemmer(lang)
-
-    def __missing__(self, tok: str) -> str:
-        if len(self) > self.MAX_SIZE:
-            self.clear()
-        term = "" if len(tok) < 2 or tok in self.stops else self.stem(tok) if tok.isalpha() else tok
-        self[tok] = term
-        return term
-
-
-@lru_cache(maxsize=64)
-def _term_map(lang: str | None) -> _TermMap:
-    return _TermMap(lang)
-
-
-def _filter_terms(toks: list[str], lang: str | None) -> list[str]:
-    return [t for t in map(_term_map(lang).__getitem__, toks) if t]
-
-
 def _is_title_case_headline(tokens: list[str]) -> bool:
     """Headlines Like This One make every word look like a name; skip them for names."""
     alpha = [t for t in tokens if t[:1].isalpha()]
@@ -146,7 +102,7 @@ class _TokenHash(dict):
     """Folded token -> crc32, memoized (same value in every process, unlike ``hash``)."""
 
     def __missing__(self, tok: str) -> int:
-        if len(self) > _TermMap.MAX_SIZE:
+        if len(self) > TermMap.MAX_SIZE:
             self.clear()
         h = self[tok] = zlib.crc32(tok.encode())
         return h
@@ -216,11 +172,11 @@ def capitalized(
     tokens: Counter = Counter()
     xnames: Counter = Counter()
     in_title: set[str] = set()
-    headline = _is_title_case_headline(WORD_RE.findall(title))
+    headline = _is_title_case_headline(words(title))
     for where, chunk in ((0, title), (1, text)):
         # each distinct sequence once, with its count: names repeat within an article
         for span, c in Counter(_CAP_RE.findall(chunk)).items():
-            name = fold_text(span)
+            name = fold(span)
             if len(name) > 2:
                 names[name] += c
             kept = [t for t in name.split() if t not in stops and t not in _NAME_JOINERS]
@@ -244,7 +200,7 @@ def extract(article: Article) -> ArticleFeatures:
     lang = article_language(article)
     title = article.title or ""
     text = article.text or ""
-    body_tokens = WORD_RE.findall(fold_text(text))[:BODY_MAX_WORDS]
+    body_tokens = words(fold(text))[:BODY_MAX_WORDS]
     cap_names, cap_tokens, title_cap, names = capitalized(title, text, lang)
     return ArticleFeatures(
         cap_names=cap_names,
@@ -254,8 +210,8 @@ def extract(article: Article) -> ArticleFeatures:
         names=names,
         scores=scores(title, text),
         lang=lang,
-        title=Counter(content_terms(title, lang)),
-        body=Counter(_filter_terms(body_tokens, lang)),
+        title=Counter(terms_of_tokens(words(fold(title)), lang)),
+        body=Counter(terms_of_tokens(body_tokens, lang)),
         shingles=shingles(body_tokens),
         published=article.published,
     )

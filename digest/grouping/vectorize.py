@@ -19,6 +19,7 @@ from scipy import sparse
 from digest.features import ArticleFeatures
 from digest.grouping.params import GroupingParams
 from digest.models import Article
+from digest.text import normalized_rows
 
 Extractor = Callable[[Article], ArticleFeatures]
 Renumberer = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -126,18 +127,7 @@ def tfidf_matrix(
     data = np.concatenate([f[1] for f in fields]) if n else NO_TF
     distinct, ids = renumber(ids)
     data = data * idf(distinct)[ids]
-    rows = np.repeat(np.arange(n), lens)
-    if top is not None and len(data) and lens.max() > top:
-        order = np.lexsort((-data, rows))
-        starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
-        rank = np.arange(len(order)) - starts[rows[order]]
-        keep = np.sort(order[rank < top])
-        ids, data, rows = ids[keep], data[keep], rows[keep]
-        lens = np.bincount(rows, minlength=n)
-    norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=n))
-    data = data / np.maximum(norms, 1e-12)[rows]
-    indptr = np.concatenate([[0], np.cumsum(lens)])
-    return sparse.csr_matrix((data, ids, indptr), shape=(n, len(distinct)))
+    return normalized_rows(ids, data, lens, len(distinct), top)
 
 
 def rows_matrix(
