@@ -30,7 +30,9 @@ from digest.render import (
     render_markdown,
     render_text,
 )
+from digest.settings import get_settings
 from digest.summarize import choose_headline, summarize
+from flows import workers
 from flows.sources.base import ItemError, LoadResult
 from storage import repo
 from storage.engine import as_utc
@@ -68,13 +70,16 @@ def prepare_articles(loaded: LoadResult, default_outlet: str | None = None) -> L
     """Clean and enrich loaded articles; the ones that cannot be used become errors."""
     out = LoadResult(errors=list(loaded.errors), skipped=loaded.skipped)
     by_outlet: dict[str, list[int]] = defaultdict(list)
-    for raw in loaded.articles:
-        if default_outlet and not raw.source:
-            raw = replace(raw, source=default_outlet)
-        try:
-            art = prepare_article(raw)
-        except ArticleRejected as exc:
-            out.errors.append(ItemError(raw.url or raw.origin or raw.id or "article", str(exc)))
+    raws = [
+        replace(raw, source=default_outlet) if default_outlet and not raw.source else raw
+        for raw in loaded.articles
+    ]
+    # CPU-bound and pure: spread over the worker processes when the batch is large.
+    for raw, (art, why) in zip(
+        raws, workers.map_items(get_settings(), _prepare_one, raws), strict=True
+    ):
+        if art is None:
+            out.errors.append(ItemError(raw.url or raw.origin or raw.id or "article", why))
             continue
         by_outlet[art.source or ""].append(len(out.articles))
         out.articles.append(art)
@@ -85,6 +90,13 @@ def prepare_articles(loaded: LoadResult, default_outlet: str | None = None) -> L
             if text != out.articles[i].text:
                 out.articles[i] = replace(out.articles[i], text=text)
     return out
+
+
+def _prepare_one(raw: Article) -> tuple[Article | None, str]:
+    try:
+        return prepare_article(raw), ""
+    except ArticleRejected as exc:
+        return None, str(exc)
 
 
 def store_loaded(
@@ -239,25 +251,28 @@ def build_digest(
     previous_at = as_utc(previous.created_at) if previous else None
     window_start = now - since if since else None
     stories = repo.stories_to_digest(session, since=window_start)
-    for story in stories:
-        summarize_story(session, story, max_words, max_sentences)
-    # Most-reported first, then most recent: a story many outlets tell matters more.
-    views = [story_view(session, s, previous_at) for s in stories]
+    # Most-reported first, then most recent: a story many outlets tell matters more. Ranked
+    # before summarizing, so only the stories that make the digest are summarized (a story
+    # left out is summarized when it makes one).
+    outlets = repo.story_outlet_counts(session, [s.id for s in stories])
     order = sorted(
-        range(len(views)),
+        range(len(stories)),
         key=lambda i: (
-            -len({src.outlet for src in views[i].sources}),
-            -views[i].last_updated.timestamp(),
+            -outlets.get(stories[i].id, 0),
+            -as_utc(stories[i].last_updated).timestamp(),
         ),
     )[:max_stories]
+    chosen = [stories[i] for i in order]
+    for story in chosen:
+        summarize_story(session, story, max_words, max_sentences)
     view = DigestView(
         generated_at=now,
-        stories=[views[i] for i in order],
+        stories=[story_view(session, s, previous_at) for s in chosen],
         window_start=window_start,
         window_end=now,
         previous_at=previous_at,
     )
-    return view, [stories[i] for i in order]
+    return view, chosen
 
 
 def write_digest(view: DigestView, out_dir: Path) -> Path:

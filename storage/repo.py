@@ -475,6 +475,22 @@ def story_articles(session: Session, story: StoryRow) -> list[ArticleRow]:
     return sorted(rows, key=lambda r: (article_time(r), r.uid))
 
 
+def story_outlet_counts(session: Session, story_ids: Sequence[int]) -> dict[int, int]:
+    """How many different outlets (no outlet counts as one) tell each of the given stories."""
+    outlet = func.coalesce(ArticleRow.outlet, "Unknown outlet")  # as the digest shows it
+    out: dict[int, int] = {}
+    for chunk in _chunks(list(story_ids)):
+        out.update(
+            session.exec(
+                select(StoryArticle.story_id, func.count(func.distinct(outlet)))
+                .join(ArticleRow, ArticleRow.id == StoryArticle.article_id)
+                .where(StoryArticle.story_id.in_(chunk))
+                .group_by(StoryArticle.story_id)
+            ).all()
+        )
+    return out
+
+
 def stories_to_digest(
     session: Session, since: datetime | None = None, limit: int | None = None
 ) -> list[StoryRow]:

@@ -29,6 +29,7 @@ from digest.extract import Extracted, extract_html, word_count
 from digest.models import Article
 from digest.settings import Settings
 from digest.urls import _same_site, canonical_url, canonicalize_url
+from flows import workers
 from flows.sources.base import ItemError, LoadResult
 from flows.sources.feeds import (
     FeedEntry,
@@ -53,6 +54,18 @@ PAGE_BATCH = 25
 MIN_PAGE_WORDS = 60
 # Validators are read and written for this many URLs per query.
 STATE_CHUNK = 500
+
+
+def extract_page(html: str, url: str, settings: Settings) -> Extracted | None:
+    """:func:`~digest.extract.extract_html`, in a worker process when there is a pool.
+
+    Extraction is CPU-bound Python: in the fetching process it would hold the GIL that the
+    fetch threads need, and use one core. The fetch thread waits for its page's result.
+    """
+    try:
+        return workers.call(settings, extract_html, html, url)
+    except workers.WorkerDied as exc:
+        raise FetchError(str(exc), retryable=True) from None
 
 
 # --- progress (the CLI draws a bar from these) ---------------------------------------------
@@ -351,7 +364,7 @@ class _Job:
         html, encoding = decode_body(res.content, res.charset, html=True)
         if encoding != "utf-8" and not res.charset and not meta_charset(res.content):
             log.warning("%s: no charset declared and not UTF-8; decoded as %s", url, encoding)
-        extracted = extract_html(html, res.final_url)
+        extracted = extract_page(html, res.final_url, self.settings)
         article = self.article(url, res, html, extracted, entry, feed_title, feed_lang)
         if article is None:
             self.error(url, "no article text found on the page")
