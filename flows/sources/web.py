@@ -231,8 +231,20 @@ class _Job:
                     (r.url, r) for r in s.exec(select(FetchState).where(FetchState.url.in_(chunk)))
                 )
             now = utcnow()
+            fresh = []
             for url, (etag, modified, status) in pending.items():
-                row = rows.get(url) or FetchState(url=url)
+                row = rows.get(url)
+                if row is None:  # new URLs: one multi-row INSERT, not an ORM object each
+                    fresh.append(
+                        {
+                            "url": url,
+                            "etag": etag,
+                            "last_modified": modified,
+                            "status": status,
+                            "fetched_at": now,
+                        }
+                    )
+                    continue
                 row.etag, row.last_modified, row.status, row.fetched_at = (
                     etag,
                     modified,
@@ -241,6 +253,8 @@ class _Job:
                 )
                 s.add(row)
             try:
+                if fresh:
+                    s.execute(FetchState.__table__.insert(), fresh)
                 s.commit()
                 return
             except IntegrityError:  # another task stored one of these URLs meanwhile
