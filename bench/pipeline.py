@@ -357,7 +357,7 @@ def serve(corpus_path: str, port: int) -> None:
                 except Exception as exc:  # a bug here must show, not hang a client
                     print(f"server error on {target}: {exc!r}", file=sys.stderr, flush=True)
                     status, ctype, body, etag = 500, "text/plain", b"error", None
-                kind = "feed" if target.startswith("/feed") else "page"
+                kind = {"/feed.xml": "feed", "/robots.txt": "robots"}.get(target, "page")
                 if not target.startswith("/__"):
                     counts[f"{kind} {status}"] += 1
                 reason = {200: "OK", 304: "Not Modified", 404: "Not Found"}.get(status, "Error")
@@ -567,6 +567,7 @@ class Result:
     stages: dict[str, tuple[float, float, int]]
     requests: dict[str, int]
     second_requests: dict[str, int]
+    second_stages: dict[str, float]
 
 
 STAGES = ["fetch", "extract", "clean and enrich", "store", "group", "summarize", "publish"]
@@ -635,11 +636,15 @@ def run_size(n: int, texts: list[Text], templates: list[str], args) -> Result:
                 }
                 ingest = st.last.get("store", t0) - t0
                 # The same run again: nothing changed on the server.
+                st.unpatch()
+                st2 = instrument()
                 since2 = datetime.now(UTC)
                 reset_fetcher()
                 t1 = time.perf_counter()
                 daily_digest(sources=[str(opml)], db_url=db_url, out_dir=str(tmp / "out"))
                 second = time.perf_counter() - t1
+                second_stages = {n: st2.busy[n] for n in [*STAGES, "digest"] if st2.calls[n]}
+                st = st2
                 second_task_runs = count_task_runs(since2)
                 second_requests = server_stats(port)
             finally:
@@ -664,12 +669,15 @@ def run_size(n: int, texts: list[Text], templates: list[str], args) -> Result:
         stages=stages,
         requests=requests,
         second_requests=second_requests,
+        second_stages=second_stages,
     )
 
 
 def report(r: Result) -> None:
     print(f"\n== {r.n} articles, {FEEDS} feeds on {FEEDS} loopback hosts")
-    print(f"  {'stage':18} {'wall span s':>11} {'busy s':>9} {'calls':>7}")
+    print(
+        f"  {'stage':18} {'wall span s':>11} {'busy s':>9} {'calls':>7}   (busy: summed over threads)"
+    )
     for name in STAGES:
         span, busy, calls = r.stages[name]
         print(f"  {name:18} {span:11.1f} {busy:9.1f} {calls:7d}")
@@ -692,6 +700,8 @@ def report(r: Result) -> None:
         f"  no-change run: {r.second:.1f} s ({100 * r.second / r.total:.0f} % of the first), "
         f"{r.second_task_runs} task runs, requests {dict(sorted(r.second_requests.items()))}"
     )
+    busy = ", ".join(f"{k} {v:.1f} s" for k, v in r.second_stages.items())
+    print(f"  no-change run, busy seconds by stage: {busy}")
 
 
 def main() -> None:

@@ -143,7 +143,9 @@ def group_new_articles(session: Session, quiet_days: float) -> GroupReport:
     if rows:
         window = timedelta(days=quiet_days)
         earliest = min(repo.article_time(r) for r in rows)
-        grouper = StoryGrouper(replace(GROUPING_PARAMS, quiet_days=quiet_days))
+        # Big batches extract their features in worker processes (the grouper decides when).
+        procs = workers.processes(get_settings())
+        grouper = StoryGrouper(replace(GROUPING_PARAMS, quiet_days=quiet_days, workers=procs))
         stories = repo.open_stories(session, since=earliest - window)
         ranks = repo.placement_ranks(session, [a.id for arts in stories.values() for a in arts])
         for uid, articles in stories.items():

@@ -54,9 +54,29 @@ def _get(settings: Settings) -> ProcessPoolExecutor | None:
                 size,
                 mp_context=multiprocessing.get_context("spawn"),
                 max_tasks_per_child=TASKS_PER_PROCESS,
+                initializer=_preload,
             )
             _pool_size = size
         return _pool
+
+
+def _preload() -> None:
+    """Import the heavy modules when a worker starts, not on its first page."""
+    import digest.extract
+    import digest.prepare  # noqa: F401
+
+
+def _nothing() -> None:
+    return None
+
+
+def warm(settings: Settings) -> None:
+    """Start the worker processes now (they import for a second or two), without waiting:
+    called before the first request, so they are ready when the first page arrives."""
+    pool = _get(settings)
+    if pool is not None:
+        for _ in range(processes(settings)):
+            pool.submit(_nothing)
 
 
 def _drop(pool: ProcessPoolExecutor) -> None:

@@ -29,7 +29,7 @@ from digest.extract import Extracted, extract_html, word_count
 from digest.models import Article
 from digest.settings import Settings
 from digest.urls import _same_site, canonical_url, canonicalize_url
-from flows import workers
+from flows import workers as worker_pool
 from flows.sources.base import ItemError, LoadResult
 from flows.sources.feeds import (
     FeedEntry,
@@ -63,8 +63,8 @@ def extract_page(html: str, url: str, settings: Settings) -> Extracted | None:
     fetch threads need, and use one core. The fetch thread waits for its page's result.
     """
     try:
-        return workers.call(settings, extract_html, html, url)
-    except workers.WorkerDied as exc:
+        return worker_pool.call(settings, extract_html, html, url)
+    except worker_pool.WorkerDied as exc:
         raise FetchError(str(exc), retryable=True) from None
 
 
@@ -428,6 +428,7 @@ class _Job:
 def load_web_urls(spec: SourceSpec, urls: list[str], settings: Settings, db_url: str) -> LoadResult:
     """Fetch each URL (a feed or an article page) and return the raw articles found."""
     job = _Job(spec, settings, db_url)
+    worker_pool.warm(settings)  # the extraction processes start while the feed is fetched
     urls = list(dict.fromkeys(urls))
     progress.add(len(urls))
     known = job.known([canonicalize_url(u) for u in urls] + urls) if len(urls) > 1 else set()
