@@ -124,8 +124,8 @@ def ingest(sources: list[str] | None = None, db_url: str | None = None) -> steps
         if not loaded.articles and not loaded.errors:
             # Nothing new (not modified, or every entry known): no task, only the counts.
             counts = steps.IngestReport(skipped=loaded.skipped)
-            counts.per_source[spec.key] = dict.fromkeys(("new", "updated", "duplicate", "failed"), 0)
-            counts.per_source[spec.key]["skipped"] = loaded.skipped
+            zero = dict.fromkeys(("new", "updated", "duplicate", "failed"), 0)
+            counts.per_source[spec.key] = {**zero, "skipped": loaded.skipped}
             report.merge(counts)
             continue
         report.merge(store_task(spec, loaded, db_url))
