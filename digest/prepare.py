@@ -14,8 +14,20 @@ from digest.clean import (
     normalize_text,
 )
 from digest.dates import find_date_in_text, is_date_line
+from digest.errors import InputFormatError
 from digest.lang import detect_language, fold, normalize_lang, word_count
 from digest.models import Article
+
+__all__ = [
+    "ArticleRejected",
+    "article_id",
+    "content_hash",
+    "derive_title",
+    "outlet_from_url",
+    "prepare_article",
+    "pretty_outlet",
+    "title_from_plain_text",
+]
 
 # Below this many words after cleaning a text is a teaser, an error page or a photo gallery.
 MIN_ARTICLE_WORDS = 25
@@ -23,6 +35,9 @@ MIN_ARTICLE_WORDS = 25
 MAX_TITLE_CHARS = 200
 # Titles made from a lede sentence are cut at this many words.
 DERIVED_TITLE_WORDS = 14
+# A first paragraph that is the title plus at most this many words ("| Republika Online") is
+# the title repeated by the page; longer, it is the lede and stays.
+TITLE_SUFFIX_MAX_WORDS = 6
 # Header date lines ("Jumat, 8 September 2023 09:09 WIB") sit within the first paragraphs.
 HEADER_PARAGRAPHS = 4
 
@@ -30,7 +45,7 @@ _SENTENCE_END = re.compile(r"[.?!…]['\"”’)]*$|[.?!]\s")
 _FIRST_SENTENCE = re.compile(r"^(.+?[.?!…])(?:['\"”’]*)\s", re.S)
 
 
-class ArticleRejected(ValueError):
+class ArticleRejected(InputFormatError, ValueError):
     """The item cannot become an article (empty, too short, not text): skip it, count it."""
 
 
@@ -87,8 +102,13 @@ def pretty_outlet(name: str) -> str:
 
 
 def _same_title(a: str, b: str) -> bool:
+    """Whether paragraph ``b`` repeats title ``a``: the same, or the title and a short suffix
+    ("Title - Kompas.com"); a lede that begins with the title's words is not a repeat."""
     fa, fb = " ".join(fold(a).split()), " ".join(fold(b).split())
-    return bool(fa) and (fa == fb or (len(fa) > 20 and fb.startswith(fa)))
+    if not fa:
+        return False
+    suffix = len(fb.split()) - len(fa.split())
+    return fa == fb or (len(fa) > 20 and fb.startswith(fa) and suffix <= TITLE_SUFFIX_MAX_WORDS)
 
 
 def prepare_article(raw: Article) -> Article:

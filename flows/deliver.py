@@ -6,11 +6,12 @@ import smtplib
 import ssl
 
 from digest.email import build_message
+from digest.errors import OutputError
 from digest.render import DigestView
 from digest.settings import Settings
 
 
-class DeliveryError(RuntimeError):
+class DeliveryError(OutputError, RuntimeError):
     """The mail server refused or could not be reached; the message says which and why."""
 
 
