@@ -509,6 +509,7 @@ def plain_loop(feeds: list[str], db_path: Path) -> tuple[float, int]:
     import trafilatura
 
     t = time.perf_counter()
+    extract_lock = threading.Lock()
     limits = httpx.Limits(max_connections=WORKERS, max_keepalive_connections=WORKERS)
     with httpx.Client(limits=limits, timeout=30) as client:
 
@@ -518,7 +519,11 @@ def plain_loop(feeds: list[str], db_path: Path) -> tuple[float, int]:
 
         def page(url: str) -> tuple | None:
             r = client.get(url)
-            text = trafilatura.extract(r.text, url=url)
+            # One extraction at a time: lxml under trafilatura crashes the process now and
+            # then when threads extract at once (adbar/trafilatura#840); the GIL runs them
+            # one at a time anyway, so the lock costs nothing.
+            with extract_lock:
+                text = trafilatura.extract(r.text, url=url)
             return (url, text) if text else None
 
         with ThreadPoolExecutor(WORKERS) as pool:

@@ -49,12 +49,21 @@ PAGE_BATCH = 25
 MIN_PAGE_WORDS = 60
 
 
+_EXTRACT_LOCK = threading.Lock()
+
+
 def extract_page(html: str, url: str, settings: Settings) -> Extracted | None:
     """:func:`~digest.extract.extract_html`, in a worker process when there is a pool.
 
     Extraction is CPU-bound Python: in the fetching process it would hold the GIL that the
-    fetch threads need, and use one core. The fetch thread waits for its page's result.
+    fetch threads need, and use one core; and a crash in lxml's C code takes down a worker, not
+    the run (the page is one retryable error). The fetch thread waits for its page's result.
     """
+    if worker_pool.processes(settings) <= 1:
+        # lxml under trafilatura can crash the process when threads extract at once
+        # (adbar/trafilatura#840); under the GIL one at a time is as fast.
+        with _EXTRACT_LOCK:
+            return extract_html(html, url)
     try:
         return worker_pool.call(settings, extract_html, html, url)
     except worker_pool.WorkerDied as exc:
