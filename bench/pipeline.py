@@ -373,12 +373,21 @@ def serve(corpus_path: str, port: int) -> None:
         finally:
             writer.close()
 
+    async def orphaned(parent: int) -> None:
+        while os.getppid() == parent:  # the bench died (killed, crashed): stop serving
+            await asyncio.sleep(1)
+        os._exit(0)
+
     async def main() -> None:
+        watch = asyncio.create_task(orphaned(os.getppid()))
         hosts = [host(f) for f in range(corpus.feeds)]
         server = await asyncio.start_server(handle, host=hosts, port=port, backlog=512)
         print("ready", flush=True)
         async with server:
-            await server.serve_forever()
+            try:
+                await server.serve_forever()
+            finally:
+                watch.cancel()
 
     asyncio.run(main())
 

@@ -22,9 +22,6 @@ from digest.settings import Settings
 T = TypeVar("T")
 R = TypeVar("R")
 
-# A worker process is replaced after this many calls (bounds what a leak can hold).
-TASKS_PER_PROCESS = 2000
-
 _pool: ProcessPoolExecutor | None = None
 _pool_size = 0
 _lock = threading.Lock()
@@ -53,7 +50,7 @@ def _get(settings: Settings) -> ProcessPoolExecutor | None:
             _pool = ProcessPoolExecutor(
                 size,
                 mp_context=multiprocessing.get_context("spawn"),
-                max_tasks_per_child=TASKS_PER_PROCESS,
+                # no max_tasks_per_child: on Python 3.11 the pool hangs when a worker retires
                 initializer=_preload,
             )
             _pool_size = size
