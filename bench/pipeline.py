@@ -256,7 +256,7 @@ def build_corpus(n: int, texts: list[Text], templates: list[str]) -> Corpus:
         paras = list(text.paragraphs)
         if copy and len(paras) > 2:
             del paras[(copy - 1) % len(paras)]  # an outlet's trimmed copy of the wire story
-        feed = (j * FEEDS // n + copy * 37) % FEEDS
+        feed = (k + copy * 37) % FEEDS  # round robin; a copy on another feed than its text
         pages.append(
             Page(
                 feed=feed,
