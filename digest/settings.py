@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     per_host_concurrency: int = 2
     per_host_delay_seconds: float = 1.0
     max_concurrency: int = 8
+    # Article pages are extracted (CPU-bound) in this many worker processes, so fetching and
+    # extracting use every core; 0 = one per core, 1 = in the fetching process (no pool).
+    extract_processes: int = 0
 
     # Stories and digests
     story_quiet_days: float = STORY_QUIET_DAYS

@@ -144,6 +144,13 @@ def _ingest(sources: list[str] | None, db_url: str | None) -> steps.IngestReport
         else:
             by_source[spec.key] = (spec, loaded)
     for spec, loaded in by_source.values():
+        if not loaded.articles and not loaded.errors:
+            # Nothing new (not modified, or every entry known): no task, only the counts.
+            counts = steps.IngestReport(skipped=loaded.skipped)
+            zero = dict.fromkeys(("new", "updated", "duplicate", "failed"), 0)
+            counts.per_source[spec.key] = {**zero, "skipped": loaded.skipped}
+            report.merge(counts)
+            continue
         try:
             report.merge(store_task(spec, loaded, db_url))
         except Exception as exc:  # the database failed for this source even after retries

@@ -34,8 +34,10 @@ from digest.render import (
     render_markdown,
     render_text,
 )
+from digest.settings import get_settings
 from digest.summarize import choose_headline, summarize
 from digest.validate import MAX_TITLE_CHARS, RecordRejected, cap_chars, validate_article
+from flows import workers
 from flows.sources.base import ItemError, LoadResult
 from storage import repo
 from storage.engine import as_utc
@@ -73,19 +75,28 @@ def prepare_articles(loaded: LoadResult, default_outlet: str | None = None) -> L
     """Clean and enrich loaded articles; the ones that cannot be used become errors."""
     out = LoadResult(errors=list(loaded.errors), skipped=loaded.skipped)
     by_outlet: dict[str, list[int]] = defaultdict(list)
+    raws: list[Article] = []
     for raw in loaded.articles:
-        label = _label(raw)
         try:
             raw = validate_article(raw)
-            if default_outlet and not raw.source:
-                raw = replace(raw, source=default_outlet)
-            art = prepare_article(raw)
-        except (ArticleRejected, RecordRejected) as exc:
-            out.errors.append(ItemError(label, str(exc)))
+        except RecordRejected as exc:
+            out.errors.append(ItemError(_label(raw), str(exc)))
             continue
         except Exception as exc:  # one odd article costs itself, never its source or the run
-            log.debug("unexpected error preparing %s", label, exc_info=True)
-            out.errors.append(ItemError(label, f"unexpected error: {type(exc).__name__}: {exc}"))
+            log.debug("unexpected error validating %s", _label(raw), exc_info=True)
+            out.errors.append(
+                ItemError(_label(raw), f"unexpected error: {type(exc).__name__}: {exc}")
+            )
+            continue
+        raws.append(
+            replace(raw, source=default_outlet) if default_outlet and not raw.source else raw
+        )
+    # CPU-bound and pure: spread over the worker processes when the batch is large.
+    for raw, (art, why) in zip(
+        raws, workers.map_items(get_settings(), _prepare_one, raws), strict=True
+    ):
+        if art is None:
+            out.errors.append(ItemError(_label(raw), why))
             continue
         by_outlet[art.source or ""].append(len(out.articles))
         out.articles.append(art)
@@ -108,6 +119,15 @@ def _label(raw: Article) -> str:
         if value and isinstance(value, str):
             return value
     return "article"
+
+
+def _prepare_one(raw: Article) -> tuple[Article | None, str]:
+    try:
+        return prepare_article(raw), ""
+    except ArticleRejected as exc:
+        return None, str(exc)
+    except Exception as exc:  # one odd article costs itself, never its source or the run
+        return None, f"unexpected error: {type(exc).__name__}: {exc}"
 
 
 def store_loaded(
@@ -180,7 +200,9 @@ def group_new_articles(session: Session, quiet_days: float) -> GroupReport:
     if rows:
         window = timedelta(days=quiet_days)
         earliest = min(repo.article_time(r) for r in rows)
-        grouper = StoryGrouper(replace(GROUPING_PARAMS, quiet_days=quiet_days))
+        # Big batches extract their features in worker processes (the grouper decides when).
+        procs = workers.processes(get_settings())
+        grouper = StoryGrouper(replace(GROUPING_PARAMS, quiet_days=quiet_days, workers=procs))
         try:
             since = earliest - window
         except OverflowError:  # defensive: article_time keeps dates in range

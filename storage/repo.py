@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import func, or_
+from sqlalchemy import bindparam, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -205,11 +205,20 @@ def save_fetch_states(
             (r.url, r) for r in session.exec(select(FetchState).where(FetchState.url.in_(chunk)))
         )
     now = utcnow()
+    fresh = []  # new URLs: one multi-row INSERT, not an ORM object each
     for url, (etag, modified, status) in states.items():
-        row = rows.get(url) or FetchState(url=url)
+        row = rows.get(url)
+        if row is None:
+            fresh.append(
+                {"url": url, "etag": etag, "last_modified": modified, "status": status}
+                | {"fetched_at": now}
+            )
+            continue
         row.etag, row.last_modified, row.status, row.fetched_at = etag, modified, status, now
         session.add(row)
     try:
+        if fresh:
+            session.execute(FetchState.__table__.insert(), fresh)
         session.commit()
         return
     except IntegrityError:
@@ -251,6 +260,7 @@ def store_articles(
         seen_in_batch |= keys
         unique.append(a)
 
+    table = ArticleRow.__table__
     for chunk in _chunks(unique):
         urls = [a.url for a in chunk if a.url]
         hashes = [a.content_hash for a in chunk]
@@ -264,6 +274,8 @@ def store_articles(
         by_url = {r.url: r for r in existing if r.url}
         by_hash = {r.content_hash: r for r in existing}
         by_origin = {r.origin: r for r in existing if r.origin and not r.url}
+        fresh: list[dict] = []
+        now = utcnow()
         for a in chunk:
             row = by_url.get(a.url) if a.url else None
             if row is None and a.content_hash in by_hash:
@@ -279,18 +291,18 @@ def store_articles(
                 session.add(row)
                 counts.updated += 1
                 continue
-            session.add(_new_row(a, source_id))
-            counts.new += 1
-            counts.new_ids.append(a.id)
+            fresh.append(_new_values(a, source_id, now))
         try:
+            if fresh:  # one multi-row INSERT per chunk (Core: no ORM objects per article)
+                session.execute(table.insert(), fresh)
             session.commit()
         except IntegrityError:
             # A concurrent worker stored some of these first: redo the chunk one by one.
             session.rollback()
-            redo = _store_one_by_one(session, chunk, source_id)
-            counts.new -= sum(1 for a in chunk if a.id in counts.new_ids)
-            counts.new_ids = [i for i in counts.new_ids if i not in {a.id for a in chunk}]
-            counts.add(redo)
+            counts.add(_store_one_by_one(session, chunk, source_id))
+            continue
+        counts.new += len(fresh)
+        counts.new_ids.extend(v["uid"] for v in fresh)
     return counts
 
 
@@ -327,6 +339,23 @@ def _new_row(a: Article, source_id: int | None) -> ArticleRow:
         published=a.published,
         source_id=source_id,
     )
+
+
+def _new_values(a: Article, source_id: int | None, now: datetime) -> dict:
+    """The column values of a new article row, for a Core INSERT."""
+    return {
+        "uid": a.id,
+        "url": a.url,
+        "content_hash": a.content_hash,
+        "origin": a.origin,
+        "title": a.title,
+        "text": a.text,
+        "outlet": a.source,
+        "lang": a.lang,
+        "published": a.published,
+        "ingested_at": now,
+        "source_id": source_id,
+    }
 
 
 def _update_row(row: ArticleRow, a: Article) -> None:
@@ -386,42 +415,86 @@ class Placement:
 
 
 def save_placements(session: Session, placements: Sequence[Placement]) -> dict[str, int]:
-    """Create stories and memberships; returns counts of new and extended stories."""
+    """Create stories and memberships; returns counts of new and extended stories.
+
+    Batched: the new stories, the memberships and the near-duplicate marks are each one
+    multi-row statement per chunk, not one ORM object and flush per row.
+    """
     if not placements:
         return {"new_stories": 0, "extended_stories": 0}
     now = utcnow()
-    story_uids = list({p.story_uid for p in placements})
+    story_uids = list(dict.fromkeys(p.story_uid for p in placements))
     stories: dict[str, StoryRow] = {}
     for chunk in _chunks(story_uids):
         for s in session.exec(select(StoryRow).where(StoryRow.uid.in_(chunk))).all():
             stories[s.uid] = s
     extended = set(stories)
-    article_rows: dict[str, ArticleRow] = {}
+    article_rows: dict[str, tuple[int, datetime]] = {}
     for chunk in _chunks([p.article_uid for p in placements]):
-        for r in session.exec(select(ArticleRow).where(ArticleRow.uid.in_(chunk))).all():
-            article_rows[r.uid] = r
-    created = 0
+        for uid, aid, published, ingested in session.exec(
+            select(
+                ArticleRow.uid, ArticleRow.id, ArticleRow.published, ArticleRow.ingested_at
+            ).where(ArticleRow.uid.in_(chunk))
+        ).all():
+            article_rows[uid] = (aid, as_utc(published) or as_utc(ingested))
+    # Each story's latest article time over its new members.
+    latest: dict[str, datetime] = {}
     for p in placements:
-        row = article_rows[p.article_uid]
-        story = stories.get(p.story_uid)
-        if story is None:
-            story = StoryRow(
-                uid=p.story_uid, first_seen=now, last_updated=now, last_article_at=article_time(row)
-            )
-            session.add(story)
-            session.flush()
-            stories[p.story_uid] = story
-            created += 1
+        when = article_rows[p.article_uid][1]
+        latest[p.story_uid] = max(latest.get(p.story_uid, when), when)
+    new_uids = [uid for uid in story_uids if uid not in stories]
+    story_ids = {uid: s.id for uid, s in stories.items()}
+    for chunk in _chunks(new_uids):
+        session.execute(
+            StoryRow.__table__.insert(),
+            [
+                {
+                    "uid": uid,
+                    "headline": "",
+                    "summary_json": "[]",
+                    "first_seen": now,
+                    "last_updated": now,
+                    "last_article_at": latest[uid],
+                    "closed": False,
+                }
+                for uid in chunk
+            ],
+        )
+        story_ids.update(
+            session.exec(select(StoryRow.uid, StoryRow.id).where(StoryRow.uid.in_(chunk))).all()
+        )
+    for uid, story in stories.items():
         story.last_updated = now
-        story.last_article_at = max(as_utc(story.last_article_at), article_time(row))
+        story.last_article_at = max(as_utc(story.last_article_at), latest[uid])
         story.closed = False
         session.add(story)
-        session.add(StoryArticle(story_id=story.id, article_id=row.id, score=p.score))
-        if p.near_duplicate_of:
-            row.near_duplicate_of = p.near_duplicate_of
-            session.add(row)
+    session.flush()
+    links = [
+        {
+            "story_id": story_ids[p.story_uid],
+            "article_id": article_rows[p.article_uid][0],
+            "score": p.score,
+            "added_at": now,
+        }
+        for p in placements
+    ]
+    for chunk in _chunks(links):
+        session.execute(StoryArticle.__table__.insert(), list(chunk))
+    marks = [
+        {"b_id": article_rows[p.article_uid][0], "b_dup": p.near_duplicate_of}
+        for p in placements
+        if p.near_duplicate_of
+    ]
+    if marks:
+        table = ArticleRow.__table__
+        session.execute(
+            table.update()
+            .where(table.c.id == bindparam("b_id"))
+            .values(near_duplicate_of=bindparam("b_dup")),
+            marks,
+        )
     session.commit()
-    return {"new_stories": created, "extended_stories": len(extended & set(story_uids))}
+    return {"new_stories": len(new_uids), "extended_stories": len(extended & set(story_uids))}
 
 
 def placement_ranks(session: Session, article_uids: Sequence[str]) -> dict[str, int]:
@@ -517,6 +590,22 @@ def story_articles(session: Session, story: StoryRow) -> list[ArticleRow]:
         .where(StoryArticle.story_id == story.id)
     ).all()
     return sorted(rows, key=lambda r: (article_time(r), r.uid))
+
+
+def story_outlet_counts(session: Session, story_ids: Sequence[int]) -> dict[int, int]:
+    """How many different outlets (no outlet counts as one) tell each of the given stories."""
+    outlet = func.coalesce(ArticleRow.outlet, "Unknown outlet")  # as the digest shows it
+    out: dict[int, int] = {}
+    for chunk in _chunks(list(story_ids)):
+        out.update(
+            session.exec(
+                select(StoryArticle.story_id, func.count(func.distinct(outlet)))
+                .join(ArticleRow, ArticleRow.id == StoryArticle.article_id)
+                .where(StoryArticle.story_id.in_(chunk))
+                .group_by(StoryArticle.story_id)
+            ).all()
+        )
+    return out
 
 
 def stories_to_digest(

@@ -24,6 +24,7 @@ from digest.extract import Extracted, HtmlTooDeep, extract_html, word_count
 from digest.models import Article
 from digest.settings import Settings
 from digest.urls import canonical_url, canonicalize_url, same_site
+from flows import workers as worker_pool
 from flows.progress import progress
 from flows.sources.base import ItemError, LoadResult
 from flows.sources.feeds import (
@@ -50,6 +51,27 @@ MIN_PAGE_WORDS = 60
 # A home page given as a source: at most this many of its declared feeds are tried, in order
 # (the first that is a feed is read).
 MAX_DISCOVERED_FEEDS = 3
+
+
+_EXTRACT_LOCK = threading.Lock()
+
+
+def extract_page(html: str, url: str, settings: Settings) -> Extracted | None:
+    """:func:`~digest.extract.extract_html`, in a worker process when there is a pool.
+
+    Extraction is CPU-bound Python: in the fetching process it would hold the GIL that the
+    fetch threads need, and use one core; and a crash in lxml's C code takes down a worker, not
+    the run (the page is one retryable error). The fetch thread waits for its page's result.
+    """
+    if worker_pool.processes(settings) <= 1:
+        # lxml under trafilatura can crash the process when threads extract at once
+        # (adbar/trafilatura#840); under the GIL one at a time is as fast.
+        with _EXTRACT_LOCK:
+            return extract_html(html, url)
+    try:
+        return worker_pool.call(settings, extract_html, html, url)
+    except worker_pool.WorkerDied as exc:
+        raise FetchError(str(exc), retryable=True) from None
 
 
 # --- planning ------------------------------------------------------------------------------
@@ -326,7 +348,7 @@ class _Job:
         if encoding != "utf-8" and not res.charset and not meta_charset(res.content):
             log.warning("%s: no charset declared and not UTF-8; decoded as %s", url, encoding)
         try:
-            extracted = extract_html(html, res.final_url)
+            extracted = extract_page(html, res.final_url, self.settings)
         except HtmlTooDeep as exc:
             self.error(url, str(exc))
             return
@@ -417,6 +439,7 @@ def credit_outlet(
 def load_web_urls(spec: SourceSpec, urls: list[str], settings: Settings, db_url: str) -> LoadResult:
     """Fetch each URL (a feed or an article page) and return the raw articles found."""
     job = _Job(spec, settings, db_url)
+    worker_pool.warm(settings)  # the extraction processes start while the feed is fetched
     urls = list(dict.fromkeys(urls))
     progress.add(len(urls))
     known = job.known([canonicalize_url(u) for u in urls] + urls) if len(urls) > 1 else set()

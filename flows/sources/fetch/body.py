@@ -23,7 +23,9 @@ FEED_TYPES = frozenset(
     }
 )
 # Served for anything by misconfigured servers: the body decides.
-SNIFF_TYPES = frozenset({"", "text/plain", "application/octet-stream", "binary/octet-stream"})
+SNIFF_TYPES = frozenset(
+    {"", "text/plain", "application/octet-stream", "binary/octet-stream", "application/json"}
+)
 
 META_SNIFF_BYTES = 4096
 
