@@ -228,9 +228,22 @@ def group_new_articles(session: Session, quiet_days: float) -> GroupReport:
 # --- summaries and the digest ------------------------------------------------------------
 
 
-def summarize_story(session: Session, story: StoryRow, max_words: int, max_sentences: int) -> None:
-    """(Re)write a story's headline and summary when it changed since the last summary."""
+def summarize_story(
+    session: Session,
+    story: StoryRow,
+    max_words: int,
+    max_sentences: int,
+    *,
+    headline_only: bool = False,
+) -> None:
+    """(Re)write a story's headline and summary when it changed since the last summary.
+
+    ``headline_only``: a story the digest shows as one line needs a headline, not a summary
+    (summarizing thousands of one-line stories was most of a large run's digest time); its
+    summary is written when it makes the top of a digest."""
     if story.summarized_at and as_utc(story.summarized_at) >= as_utc(story.last_updated):
+        return
+    if headline_only and story.headline:
         return
     rows = repo.story_articles(session, story)
     # Near-copies would only vote twice for the same sentences.
@@ -248,6 +261,9 @@ def summarize_story(session: Session, story: StoryRow, max_words: int, max_sente
     ]
     langs = Counter(r.lang for r in originals if r.lang)
     lang = langs.most_common(1)[0][0] if langs else None
+    if headline_only:
+        repo.save_story_headline(session, story, _headline(docs, lang))
+        return
     sentences = summarize(docs, lang, max_words=max_words, max_sentences=max_sentences)
     summary = [
         SummaryItem(
@@ -257,13 +273,16 @@ def summarize_story(session: Session, story: StoryRow, max_words: int, max_sente
         )
         for s in sentences
     ]
+    repo.save_story_summary(session, story, _headline(docs, lang), summary)
+
+
+def _headline(docs: list[Doc], lang: str | None) -> str:
     # A title made from the lede (plain-text articles without one) is a weak headline: prefer
     # the outlets' own titles when the story has any.
     titled = [d for d in docs if not _title_is_lede(d.title, d.text)] or docs
     # Scripts without spaces between words (Thai, Chinese, Japanese) can make a whole
     # paragraph one "sentence": a headline is never longer than a title may be.
-    headline = cap_chars(" ".join(choose_headline(titled, lang).split()), MAX_TITLE_CHARS)
-    repo.save_story_summary(session, story, headline, summary)
+    return cap_chars(" ".join(choose_headline(titled, lang).split()), MAX_TITLE_CHARS)
 
 
 def _title_is_lede(title: str, text: str) -> bool:
@@ -396,8 +415,7 @@ def build_digest(
     views = []
     for n, (i, score) in enumerate(ranked):
         story = stories[i]
-        if n < max_stories or not story.headline:
-            summarize_story(session, story, max_words, max_sentences)
+        summarize_story(session, story, max_words, max_sentences, headline_only=n >= max_stories)
         view = story_view(session, story, previous_at, story.id in shown, tags)
         view.score = round(score, 4)
         views.append(view)

@@ -641,6 +641,14 @@ def save_story_summary(
     session.commit()
 
 
+def save_story_headline(session: Session, story: StoryRow, headline: str) -> None:
+    """A headline without a summary (``summarized_at`` stays unset, so the summary is written
+    when the story is next shown in full)."""
+    story.headline = headline
+    session.add(story)
+    session.commit()
+
+
 def shown_story_ids(session: Session, story_ids: Sequence[int]) -> set[int]:
     """The stories (of ``story_ids``) that some earlier digest already contained."""
     found: set[int] = set()

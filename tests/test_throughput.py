@@ -141,12 +141,15 @@ def test_only_the_stories_in_the_digest_are_summarized(sqlite_url):
         view, chosen = steps.build_digest(
             s, since=None, max_words=60, max_sentences=2, max_stories=2
         )
-        assert [st.uid for st in chosen] == ["s-x", "s-y"]
+        # every story is in the digest (the third as one line), only the top two summarized
+        assert [st.uid for st in chosen] == ["s-x", "s-y", "s-z"]
         assert [st.id for st in view.stories] == ["s-x", "s-y"]
+        assert [st.id for st in view.brief] == ["s-z"]
         assert all(st.sentences for st in view.stories)
+        assert view.brief[0].headline
         summarized = dict(s.exec(select(StoryRow.uid, StoryRow.summarized_at)).all())
         assert summarized["s-z"] is None and summarized["s-x"] and summarized["s-y"]
-        assert repo.story_outlet_counts(s, [st.id for st in chosen]) == {
+        assert repo.story_outlet_counts(s, [st.id for st in chosen[:2]]) == {
             chosen[0].id: 3,
             chosen[1].id: 2,
         }
