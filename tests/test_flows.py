@@ -70,7 +70,12 @@ def test_email_failure_is_reported_and_the_digest_still_written(
     settings_env(
         SMTP_HOST="127.0.0.1", SMTP_PORT=1, EMAIL_TO="reader@example.com", EMAIL_RETRY_DELAYS="[0]"
     )
-    result = daily_digest(sources=[str(seeds_dir)], db_url=sqlite_url, out_dir=str(tmp_path))
+    state = daily_digest(
+        sources=[str(seeds_dir)], db_url=sqlite_url, out_dir=str(tmp_path), return_state=True
+    )
+    assert state.is_failed() and "not emailed" in state.message
+    result = state.result(raise_on_failure=False)
     assert result["digest"]["stories"] == 1
     assert "127.0.0.1:1" in result["digest"]["email_error"]
+    assert result["digest"]["pending_emails"] == 1
     assert (tmp_path / "latest.md").exists()
