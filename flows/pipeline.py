@@ -55,10 +55,38 @@ SOURCES_ARTIFACT_KEY = "newsdigest-sources"
 # A failed database write is worth two more tries (locked SQLite file, PostgreSQL failover).
 DB_RETRIES = 2
 DB_RETRY_DELAYS = [2, 10]
+# A load task fetches max_concurrency / this many of its feeds at a time.
+JOB_THREADS_DIVISOR = 4
 # Rows of the per-run sources table artifact (failed sources first).
 ARTIFACT_MAX_ROWS = 1000
 # How many sources a state message names before "and N more".
 MESSAGE_MAX_SOURCES = 5
+
+
+class RunFailed(Exception):
+    """A run that finished but failed (every source failed, the digest not delivered); the
+    Failed state carries it, with the run's result in ``data``. Calling a flow directly
+    raises it; :func:`state_data` returns the data."""
+
+    def __init__(self, message: str, data: Any = None) -> None:
+        super().__init__(message, data)
+        self.message = message
+        self.data = data
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _failed(message: str, data: Any) -> State:
+    return Failed(message=message, data=RunFailed(message, data))
+
+
+def worker_settings(settings: Settings) -> Settings:
+    """The settings a fetch task needs, without secrets: tasks may run on Dask workers
+    whose environment is not the flow's, so the flow's settings travel with the task."""
+    return settings.model_copy(
+        update={"smtp_password": None, "database_url": "", "database_url_block": None}
+    )
 
 
 @dataclass
@@ -192,11 +220,16 @@ def _load_job(job: WebJob, settings: Settings, db_url: str) -> LoadResult:
 
 
 @task(name="load-web", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
-def load_web_task(jobs: list[WebJob], db_url: str) -> list[tuple[SourceSpec, LoadResult]]:
+def load_web_task(
+    jobs: list[WebJob], db_url: str, settings: Settings | None = None
+) -> list[tuple[SourceSpec, LoadResult]]:
     """Fetch a batch of feeds (or pages) of one or a few hosts. Per-request retries,
     robots.txt and per-host limits live in the shared client."""
-    settings = get_settings()
-    workers = max(1, min(len(jobs), settings.max_concurrency))
+    settings = settings or get_settings()
+    # A few feeds at a time per task: several tasks run at once, each feed's pages are fetched
+    # in parallel, and the fetcher caps requests at max_concurrency anyway; more threads
+    # would only queue for database connections.
+    workers = max(1, min(len(jobs), settings.max_concurrency // JOB_THREADS_DIVISOR))
     if workers == 1:
         results = [_load_job(job, settings, db_url) for job in jobs]
     else:
@@ -300,7 +333,7 @@ def ingest_state(report: steps.IngestReport) -> State:
         parts.append(f"{len(held)} held back: {_name_sources(held)}")
     if report.ok_sources == 0 and (failed or held):
         message = "stored nothing, every source failed; " + "; ".join(parts)
-        return Failed(message=message, data=report)
+        return _failed(message, report)
     return Completed(message="; ".join(parts), data=report)
 
 
@@ -369,8 +402,9 @@ def ingest(sources: list[str] | None = None, db_url: str | None = None) -> State
     batches = batch_jobs(web_jobs, settings.feeds_per_task)
     if batches:
         logger.info("fetching %d web jobs in %d tasks", len(web_jobs), len(batches))
+    fetch_settings = worker_settings(settings)
     for batch in batches:
-        args = (batch, db_url)
+        args = (batch, db_url, fetch_settings)
         specs_of = [j.spec for j in batch]
         pending.append((specs_of, _submit(load_web_task, *args), load_web_task, args))
 
@@ -552,10 +586,10 @@ def make_digest(
     result.email_error = delivery.error
     if delivery.error or delivery.pending:
         get_run_logger().error("email not sent: %s", delivery.error)
-        return Failed(
-            message=f"{message}, but not emailed: {delivery.error}; "
+        return _failed(
+            f"{message}, but not emailed: {delivery.error}; "
             f"{delivery.pending} digest(s) kept, sent on the next run",
-            data=result,
+            result,
         )
     return Completed(message=f"{message}, emailed", data=result)
 
@@ -564,6 +598,8 @@ def state_data(state: State):
     """The data a finished flow run returned (also when it ended Failed); re-raises when the
     run crashed with an exception."""
     data = state.result(raise_on_failure=False)
+    if isinstance(data, RunFailed):
+        return data.data
     if isinstance(data, BaseException):
         raise data
     return data
@@ -595,5 +631,5 @@ def daily_digest(
     data = {"ingest": asdict(report), "digest": asdict(result)}
     problems = [s.message for s in (ingested, digested) if s.is_failed()]
     if problems:
-        return Failed(message="; ".join(problems), data=data)
+        return _failed("; ".join(problems), data)
     return Completed(message=f"{ingested.message}; {digested.message}", data=data)

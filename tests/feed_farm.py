@@ -9,7 +9,30 @@ from xml.sax.saxutils import escape
 
 from tests.web_server import FixtureServer
 
-_WORDS = ["harbour", "council", "budget", "river", "school", "festival", "market", "railway", "bridge", "hospital", "library", "harvest", "museum", "election", "stadium", "airport", "factory", "garden", "theatre", "village", "forest", "coast"]
+_WORDS = [
+    "harbour",
+    "council",
+    "budget",
+    "river",
+    "school",
+    "festival",
+    "market",
+    "railway",
+    "bridge",
+    "hospital",
+    "library",
+    "harvest",
+    "museum",
+    "election",
+    "stadium",
+    "airport",
+    "factory",
+    "garden",
+    "theatre",
+    "village",
+    "forest",
+    "coast",
+]
 
 
 def _article(i: int) -> tuple[str, str]:
