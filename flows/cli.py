@@ -95,7 +95,15 @@ def _db(db: str | None) -> str:
         from digest.settings import get_settings
 
         get_settings.cache_clear()
-    return _settings().database_url
+    settings = _settings()
+    if settings.database_url_block and not db:
+        from flows.secrets import SecretBlockError, resolve_database_url
+
+        try:
+            return resolve_database_url(settings)
+        except SecretBlockError as exc:
+            raise UserError(str(exc)) from None
+    return settings.database_url
 
 
 def _check_db(db_url: str) -> None:

@@ -186,7 +186,6 @@ class _AuthCounter:
 
 
 @pytest.fixture
-@pytest.mark.filterwarnings("ignore:Requiring AUTH")
 def smtp_rejecting_auth():
     from aiosmtpd.controller import Controller
 
@@ -207,6 +206,7 @@ def smtp_rejecting_auth():
     controller.stop()
 
 
+@pytest.mark.filterwarnings("ignore:Requiring AUTH")
 def test_rejected_login_is_not_retried(smtp_rejecting_auth, settings_env, seeds_dir):
     from digest.render import DigestView
     from digest.settings import get_settings
@@ -502,3 +502,69 @@ def test_killed_cli_leaves_no_prefect_server(server, tmp_path):
             cli.wait()
         if server_pid and _alive(server_pid):
             os.kill(server_pid, signal.SIGKILL)
+
+
+# --- secrets from Prefect Secret blocks -------------------------------------------------------
+
+
+@pytest.fixture
+def smtp_with_password():
+    """An SMTP server that accepts one user and password only."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    from tests.conftest import _free_port, _SmtpSink
+
+    def check(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and (
+            auth_data.login == b"digest" and auth_data.password == b"s3cret-from-block"
+        )
+        return AuthResult(success=ok)
+
+    sink = _SmtpSink()
+    port = _free_port()
+    controller = Controller(
+        sink, hostname="127.0.0.1", port=port, authenticator=check, auth_require_tls=False
+    )
+    controller.start()
+    yield sink, port
+    controller.stop()
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH")
+def test_smtp_password_and_database_url_from_secret_blocks(
+    prefect_harness, settings_env, sqlite_url, seeds_dir, tmp_path, smtp_with_password
+):
+    from prefect.blocks.system import Secret
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    from flows.pipeline import daily_digest
+    from flows.secrets import clear_cache
+
+    sink, port = smtp_with_password
+    Secret(value="s3cret-from-block").save("nd-smtp-password", overwrite=True)
+    Secret(value=sqlite_url).save("nd-database-url", overwrite=True)
+    clear_cache()
+    settings_env(
+        DATABASE_URL="sqlite:////nonexistent/wrong.db",
+        DATABASE_URL_BLOCK="nd-database-url",
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=port,
+        SMTP_USER="digest",
+        SMTP_PASSWORD_BLOCK="nd-smtp-password",
+        EMAIL_TO="reader@example.com",
+    )
+    state = daily_digest(sources=[str(seeds_dir)], out_dir=str(tmp_path), return_state=True)
+    assert state.is_completed(), state.message
+    assert len(sink.messages) == 1
+    with session(sqlite_url) as s:  # the database named by the block, not the variable
+        assert s.exec(select(DigestRow)).one().email_status == "sent"
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(state.state_details.flow_run_id)
+        logs = client.read_logs(
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])), limit=200
+        )
+    assert "s3cret-from-block" not in repr(run.parameters) + (state.message or "")
+    assert logs and all("s3cret-from-block" not in log.message for log in logs)
+    clear_cache()
