@@ -90,7 +90,7 @@ def count_task_runs(flow_run_id) -> dict[str, int]:
 
     last, stable = None, 0
     with get_client(sync_client=True) as client:
-        for _ in range(60):
+        for _ in range(180):
             runs, offset = [], 0
             while True:
                 page = client.read_task_runs(
@@ -108,7 +108,7 @@ def count_task_runs(flow_run_id) -> dict[str, int]:
                 counts[name] = counts.get(name, 0) + 1
             if counts == last:
                 stable += 1
-                if stable >= 3:
+                if stable >= 5:
                     return counts
             else:
                 stable = 0
