@@ -568,3 +568,25 @@ def test_smtp_password_and_database_url_from_secret_blocks(
     assert "s3cret-from-block" not in repr(run.parameters) + (state.message or "")
     assert logs and all("s3cret-from-block" not in log.message for log in logs)
     clear_cache()
+
+
+def test_failed_run_notification_automation(prefect_harness):
+    """deploy/notify_on_failure.py creates the documented automation on the server."""
+    import importlib.util
+
+    from prefect.automations import Automation
+    from prefect.blocks.notifications import SlackWebhook
+
+    SlackWebhook(url="http://127.0.0.1:9/hook").save("nd-alerts", overwrite=True)
+    spec = importlib.util.spec_from_file_location(
+        "notify", ROOT / "deploy" / "notify_on_failure.py"
+    )
+    notify = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(notify)
+    notify.create_automation("nd-alerts")
+    again = notify.create_automation("nd-alerts")  # replaces, never duplicates
+    found = Automation.read(name=notify.AUTOMATION_NAME)
+    assert found.id == again.id
+    assert found.trigger.expect == {"prefect.flow-run.Failed", "prefect.flow-run.Crashed"}
+    (action,) = found.actions
+    assert action.type == "send-notification" and "flow_run.state.message" in action.body
