@@ -1,4 +1,29 @@
 """Pure text functions of newsdigest: cleaning, language, grouping, summarizing, rendering.
 
 Nothing in this package imports Prefect or touches the network or the database.
+
+The public API (what ``flows/``, ``storage/``, the command line and ``bench/`` may import;
+names starting with ``_`` are private to their module, and modules with ``__all__`` list
+exactly what they export):
+
+- ``digest.settings``: ``Settings``, ``get_settings`` (every ``NEWSDIGEST_*`` variable);
+- ``digest.errors``: ``NewsdigestError`` and its kinds ``ConfigError``, ``SourceError``,
+  ``DatabaseError``, ``OutputError``, ``InputFormatError`` (errors a user can fix);
+- ``digest.models``: ``Article``, ``Doc``, ``SummarySentence`` (data between stages);
+- ``digest.formats``: the file formats A, C, S and the stored summary (``parse_article``,
+  ``article_record``, ``parse_cluster``, ``story_record``, ``read_jsonl``, ``write_jsonl``,
+  ``dump_summary``, ``load_summary``, ...);
+- ``digest.extract``: ``extract_html``, ``Extracted``, ``word_count`` (HTML to article);
+- ``digest.prepare``: ``prepare_article``, ``ArticleRejected``, ``content_hash``,
+  ``title_from_plain_text``, ``outlet_from_url`` (a loaded article made storable);
+- ``digest.clean``: ``clean_text``, ``drop_repeated_lines`` (site debris removed);
+- ``digest.lang``: ``detect_language``, ``normalize_lang``, ``words``, ``terms``, ``stemmer``;
+- ``digest.dates``: ``parse_date``, ``find_date_in_text``, ``is_date_line``;
+- ``digest.urls``: ``canonicalize_url``, ``canonical_url``, ``same_site``;
+- ``digest.grouping``: ``StoryGrouper``, ``cluster_articles``, ``DEFAULT_PARAMS``
+  (articles into stories);
+- ``digest.summarize``: ``summarize``, ``choose_headline``, ``METHODS`` (extractive
+  summaries); ``digest.sentences``: ``split_sentences``;
+- ``digest.render``: ``DigestView`` and its parts, ``render_markdown``, ``render_html``,
+  ``render_text``, ``render_json``; ``digest.email``: ``build_message``.
 """

@@ -8,6 +8,12 @@ from functools import lru_cache
 
 import dateparser
 
+__all__ = [
+    "find_date_in_text",
+    "is_date_line",
+    "parse_date",
+]
+
 DATE_LANGUAGES = ["id", "en"]
 # How far into a text a dateline or header date is looked for: header dates sit above the
 # body, "Jumat (8/9/2023)" datelines in its first paragraph or two.

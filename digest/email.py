@@ -7,13 +7,21 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 
+from digest.errors import ConfigError
 from digest.render import DigestView, render_html, render_text
+
+__all__ = [
+    "EmailConfigError",
+    "build_message",
+    "clean_header",
+    "parse_address",
+]
 
 SUBJECT_MAX_CHARS = 120
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-class EmailConfigError(ValueError):
+class EmailConfigError(ConfigError, ValueError):
     """An address in the email settings is unusable; the message says which."""
 
 

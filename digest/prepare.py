@@ -14,8 +14,20 @@ from digest.clean import (
     normalize_text,
 )
 from digest.dates import find_date_in_text, is_date_line
+from digest.errors import InputFormatError
 from digest.lang import detect_language, fold, normalize_lang, word_count
 from digest.models import Article
+
+__all__ = [
+    "ArticleRejected",
+    "article_id",
+    "content_hash",
+    "derive_title",
+    "outlet_from_url",
+    "prepare_article",
+    "pretty_outlet",
+    "title_from_plain_text",
+]
 
 # Below this many words after cleaning a text is a teaser, an error page or a photo gallery.
 MIN_ARTICLE_WORDS = 25
@@ -30,7 +42,7 @@ _SENTENCE_END = re.compile(r"[.?!…]['\"”’)]*$|[.?!]\s")
 _FIRST_SENTENCE = re.compile(r"^(.+?[.?!…])(?:['\"”’]*)\s", re.S)
 
 
-class ArticleRejected(ValueError):
+class ArticleRejected(InputFormatError, ValueError):
     """The item cannot become an article (empty, too short, not text): skip it, count it."""
 
 

@@ -6,8 +6,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from digest.errors import ConfigError
+
+__all__ = [
+    "Settings",
+    "get_settings",
+]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
@@ -92,5 +99,16 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Settings read once per process; tests call ``get_settings.cache_clear()``."""
-    return Settings()
+    """Settings read once per process; tests call ``get_settings.cache_clear()``.
+
+    A value that cannot be used is a ConfigError naming the variable (one line).
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "NEWSDIGEST_" + "_".join(str(p) for p in first["loc"]).upper()
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ConfigError(
+            f"{name}: {first['msg']}{more}", f"fix or unset {name} (see the README)"
+        ) from None

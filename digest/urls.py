@@ -5,6 +5,14 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
+__all__ = [
+    "canonical_from_html",
+    "canonical_url",
+    "canonicalize_url",
+    "is_tracking_param",
+    "same_site",
+]
+
 # Query parameters that only say who sent the reader (analytics, ads, newsletters).
 TRACKING_PARAMS = frozenset(
     {
@@ -129,7 +137,7 @@ def canonical_url(fetched_url: str, html: str | None = None) -> str:
     another outlet's identity (syndication partners do that, and it would merge outlets).
     """
     declared = canonical_from_html(html, fetched_url) if html else None
-    if declared and _same_site(declared, fetched_url):
+    if declared and same_site(declared, fetched_url):
         return canonicalize_url(declared)
     return canonicalize_url(fetched_url)
 
@@ -146,5 +154,5 @@ def _site(url: str) -> str:
     return ".".join(labels[-2:])
 
 
-def _same_site(a: str, b: str) -> bool:
+def same_site(a: str, b: str) -> bool:
     return _site(a) == _site(b)

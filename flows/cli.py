@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
@@ -15,14 +14,14 @@ from typing import Annotated
 
 import typer
 
-# Prefect reads these at import time: no telemetry calls from an offline machine, and a
-# start-up timeout long enough for a fresh PREFECT_HOME (its first migration takes ~20 s).
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "newsdigest")
-# Library code (fetching, storage) logs outside flow runs too: not an error.
-os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+try:  # typer vendors its own click (0.20+): its exceptions are the ones raised
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover  (older typer uses click itself)
+    from click import exceptions as click_errors
+
+from digest.errors import ConfigError, InputFormatError, NewsdigestError, OutputError
+
+# Prefect's environment defaults are set by the flows package (flows/__init__.py).
 
 app = typer.Typer(
     help="newsdigest: one short digest of many news articles, grouped into stories.",
@@ -68,15 +67,17 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)?\s*$", re.I)
 _UNIT_HOURS = {"m": 1 / 60, "min": 1 / 60, "h": 1, "d": 24, "w": 24 * 7, None: 1}
 
 
-class UserError(Exception):
-    """An error the user can fix; printed as one line, exit code 2."""
+class UserError(ConfigError):
+    """A command-line argument cannot be used; printed as one line, exit code 2."""
+
+    hint = "see newsdigest COMMAND --help"
 
 
 def parse_duration(value: str) -> timedelta:
     """'24h', '3d', '90m', '1w' (a bare number is hours)."""
     m = _DURATION.match(value or "")
     if not m:
-        raise UserError(f"--since {value!r} is not a duration: use e.g. 90m, 24h, 3d or 1w")
+        raise UserError(f"--since {value!r} is not a duration", "use e.g. 90m, 24h, 3d or 1w")
     unit = m.group(2).lower() if m.group(2) else None
     return timedelta(hours=float(m.group(1)) * _UNIT_HOURS[unit])
 
@@ -108,20 +109,32 @@ def _db(db: str | None) -> str:
 
 def _check_db(db_url: str) -> None:
     """Open the database once up front, so a bad URL is one clear line, not a flow crash."""
-    from sqlalchemy.exc import SQLAlchemyError
+    from storage.engine import check_database
 
-    from storage.engine import DatabaseURLError, open_db, safe_url
+    check_database(db_url)
+
+
+def _check_sources(sources: list[str] | None) -> None:
+    """A sources file that cannot be used is one line now, not a traceback inside a flow."""
+    settings = _settings()
+    if not sources and settings.sources_file:
+        from flows.sources.config import load_sources_file
+
+        load_sources_file(settings.sources_file)
+
+
+def _check_out_dir(out: Path) -> None:
+    """The output folder exists (or can be made) and is writable, before any work is done."""
+    import tempfile
 
     try:
-        with open_db(db_url).connect():
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".newsdigest-check-"):
             pass
-    except DatabaseURLError as exc:
-        raise UserError(str(exc)) from None
-    except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        raise UserError(
-            f"cannot open the database {safe_url(db_url)}: {reason} "
-            "(check --db / NEWSDIGEST_DATABASE_URL)"
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write the digest into {out}: {exc.strerror or exc}",
+            "choose a writable folder with --out / NEWSDIGEST_OUT_DIR",
         ) from None
 
 
@@ -157,16 +170,19 @@ def run(
     """
     db_url = _db(db)
     window = parse_duration(since) if since else None
+    out_dir = out or _settings().out_dir
+    _check_sources(source)
+    _check_out_dir(out_dir)
     _check_db(db_url)
     _check_run_settings()
     from flows.pipeline import daily_digest
-    from flows.sources.web import fetch_progress
+    from flows.progress import fetch_progress
 
     _guard_prefect()
     with fetch_progress():
         state = daily_digest(
             sources=source,
-            out_dir=str(out or _settings().out_dir),
+            out_dir=str(out_dir),
             since_hours=window.total_seconds() / 3600 if window else None,
             return_state=True,
         )
@@ -199,6 +215,8 @@ def _finished(state):
 
     try:
         return state_data(state)
+    except NewsdigestError:
+        raise  # one line, exit 2 (main)
     except Exception as exc:
         typer.echo(f"newsdigest: the run crashed: {type(exc).__name__}: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -259,11 +277,12 @@ def ingest(source: SourceOpt = None, db: DbOpt = None) -> None:
     from dataclasses import asdict
 
     db_url = _db(db)
+    _check_sources(source)
     _check_db(db_url)
     _check_run_settings()
     from flows.pipeline import ingest as ingest_flow
+    from flows.progress import fetch_progress
     from flows.runners import make_task_runner
-    from flows.sources.web import fetch_progress
 
     _guard_prefect()
     with fetch_progress():
@@ -290,13 +309,15 @@ def digest(
 
     db_url = _db(db)
     window = parse_duration(since) if since else None
+    out_dir = out or _settings().out_dir
+    _check_out_dir(out_dir)
     _check_db(db_url)
     _check_run_settings()
     from flows.pipeline import make_digest
 
     _guard_prefect()
     state = make_digest(
-        out_dir=str(out or _settings().out_dir),
+        out_dir=str(out_dir),
         since_hours=window.total_seconds() / 3600 if window else None,
         return_state=True,
     )
@@ -425,10 +446,9 @@ def sources_enable(
 
 
 def _jsonl(rows) -> None:
-    out = sys.stdout
-    for row in rows:
-        out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    out.flush()
+    from digest.formats import write_jsonl
+
+    write_jsonl(rows, sys.stdout)
 
 
 @export_app.command("articles")
@@ -461,26 +481,27 @@ def export_stories(db: DbOpt = None) -> None:
         _jsonl(repo.export_stories(s))
 
 
-def _read_jsonl(file: str) -> list[dict]:
-    fh = sys.stdin if file == "-" else None
+def _read_jsonl(file: str) -> list[tuple[str, dict]]:
+    """The JSON objects of FILE (``-``: stdin) with their line; the first bad line is one
+    InputFormatError naming the file and the line."""
+    from digest.formats import FormatError, read_jsonl
+
     try:
-        text = fh.read() if fh else Path(file).read_text(encoding="utf-8")
+        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
     except OSError as exc:
-        raise UserError(f"cannot read {file}: {exc.strerror or exc}") from None
+        raise InputFormatError(
+            f"cannot read {file}: {exc.strerror or exc}", "check the file name"
+        ) from None
     except UnicodeDecodeError:
-        raise UserError(f"{file} is not UTF-8 text: save it as UTF-8 JSON Lines") from None
-    rows = []
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UserError(f"{file} line {n} is not valid JSON: {exc.msg}") from None
-        if not isinstance(row, dict):
-            raise UserError(f"{file} line {n} is not a JSON object")
-        rows.append(row)
-    return rows
+        raise InputFormatError(f"{file} is not UTF-8 text", "save it as UTF-8 JSON Lines") from None
+    try:
+        return read_jsonl(text)
+    except FormatError as exc:
+        raise FormatError(exc.reason, where=f"{_name(file)} {exc.where}") from None
+
+
+def _name(file: str) -> str:
+    return "stdin" if file == "-" else file
 
 
 @app.command()
@@ -491,15 +512,17 @@ def cluster(
 
     Example: newsdigest cluster articles.jsonl > stories.jsonl
     """
+    from digest.formats import FormatError, parse_article
     from digest.grouping import cluster_articles
     from flows.steps import articles_for_cluster
 
-    rows = _read_jsonl(file)
-    for n, row in enumerate(rows, 1):
-        missing = [k for k in ("id", "title", "text") if k not in row]
-        if missing:
-            raise UserError(f"{file} line {n}: missing {', '.join(missing)} (format A)")
-    articles = articles_for_cluster(rows)
+    parsed = []
+    for where, row in _read_jsonl(file):
+        try:
+            parsed.append(parse_article(row, where, require=("id", "title", "text")))
+        except FormatError as exc:
+            raise FormatError(exc.reason, where=f"{_name(file)} {exc.where}") from None
+    articles = articles_for_cluster(parsed)
     labels = cluster_articles(articles)
     _jsonl({"id": a.id, "story": label} for a, label in zip(articles, labels, strict=True))
 
@@ -517,41 +540,30 @@ def summarize(
 
     Example: newsdigest summarize clusters.jsonl --max-words 100
     """
-    from digest.dates import parse_date
-    from digest.models import Doc
+    from digest.formats import FormatError, parse_cluster
     from digest.summarize import METHODS
     from digest.summarize import summarize as summarize_docs
 
     if method not in METHODS:
-        raise UserError(f"--method {method!r} is unknown: use one of {', '.join(METHODS)}")
+        raise UserError(f"--method {method!r} is unknown", f"use one of {', '.join(METHODS)}")
     if max_words is None and max_sentences is None:
         max_words = _settings().summary_max_words
-    rows = _read_jsonl(file)
     out = []
-    for n, row in enumerate(rows, 1):
-        if not isinstance(row.get("docs"), list):
-            raise UserError(f'{file} line {n}: no "docs" list (format C)')
-        docs = [
-            Doc(
-                title=str(d.get("title") or ""),
-                text=str(d.get("text") or ""),
-                published=parse_date(d.get("published")) if d.get("published") else None,
-                url=d.get("url"),
-                lang=row.get("lang"),
-            )
-            for d in row["docs"]
-            if isinstance(d, dict)
-        ]
+    for n, (where, row) in enumerate(_read_jsonl(file), 1):
+        try:
+            cluster = parse_cluster(row, where, default_id=str(n))
+        except FormatError as exc:
+            raise FormatError(exc.reason, where=f"{_name(file)} {exc.where}") from None
         sentences = summarize_docs(
-            docs,
-            row.get("lang"),
+            cluster.docs,
+            cluster.lang,
             max_words=max_words,
             max_sentences=max_sentences,
             method=method,
         )
         out.append(
             {
-                "id": str(row.get("id", n)),
+                "id": cluster.id,
                 "summary": [s.text for s in sentences],
                 "sources": [s.doc for s in sentences],
             }
@@ -559,19 +571,36 @@ def summarize(
     _jsonl(out)
 
 
-def main() -> None:
-    """Entry point: user errors are one line on stderr, never a traceback."""
-    from digest.email import EmailConfigError
-    from storage.engine import DatabaseURLError
+def _usage_line(exc: click_errors.UsageError) -> str:
+    """A usage error as one line: what is wrong, and the command's --help."""
+    command = exc.ctx.command_path if exc.ctx else "newsdigest"
+    return f"{exc.format_message()}; see {command} --help"
 
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: every error a user can cause is one line on stderr, exit code 2, never a
+    traceback (``newsdigest: <what went wrong>; <what to do>``)."""
     try:
-        app()
-    except (UserError, DatabaseURLError, EmailConfigError) as exc:
-        typer.echo(f"newsdigest: {exc}", err=True)
+        code = app(args=argv, prog_name="newsdigest", standalone_mode=False)
+    except NewsdigestError as exc:
+        typer.echo(f"newsdigest: {exc.one_line()}", err=True)
         sys.exit(2)
-    except KeyboardInterrupt:
+    except click_errors.NoArgsIsHelpError as exc:
+        if exc.format_message():  # with rich, the help is printed already
+            exc.show()
+        sys.exit(2)
+    except click_errors.UsageError as exc:
+        typer.echo(f"newsdigest: {_usage_line(exc)}", err=True)
+        sys.exit(2)
+    except click_errors.ClickException as exc:
+        typer.echo(f"newsdigest: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
         typer.echo("newsdigest: interrupted", err=True)
         sys.exit(130)
+    # Without standalone mode, click returns the code of a typer.Exit (e.g. 3) instead of
+    # exiting; a command returns None.
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -17,13 +17,14 @@ import time
 from email.message import EmailMessage
 
 from digest.email import EmailConfigError, build_message, parse_address
+from digest.errors import OutputError
 from digest.render import DigestView
 from digest.settings import Settings
 
 log = logging.getLogger("newsdigest.email")
 
 
-class DeliveryError(RuntimeError):
+class DeliveryError(OutputError, RuntimeError):
     """The mail server refused or could not be reached; the message says which and why."""
 
     permanent = False

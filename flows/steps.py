@@ -5,7 +5,6 @@ Each step takes a database URL or session and plain data, so it can be tested di
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -16,6 +15,7 @@ from pathlib import Path
 from sqlmodel import Session
 
 from digest.clean import drop_repeated_lines
+from digest.formats import SummaryItem, load_summary
 from digest.grouping import DEFAULT_PARAMS as GROUPING_PARAMS
 from digest.grouping import StoryGrouper
 from digest.models import Article, Doc
@@ -186,11 +186,11 @@ def summarize_story(session: Session, story: StoryRow, max_words: int, max_sente
     lang = langs.most_common(1)[0][0] if langs else None
     sentences = summarize(docs, lang, max_words=max_words, max_sentences=max_sentences)
     summary = [
-        {
-            "text": s.text,
-            "article": originals[s.doc].uid,
-            "also": [originals[i].uid for i in s.also if i != s.doc],
-        }
+        SummaryItem(
+            text=s.text,
+            article=originals[s.doc].uid,
+            also=[originals[i].uid for i in s.also if i != s.doc],
+        )
         for s in sentences
     ]
     # A title made from the lede (plain-text articles without one) is a weak headline: prefer
@@ -219,10 +219,9 @@ def story_view(session: Session, story: StoryRow, previous_at: datetime | None) 
         for r in rows
     ]
     sentences = []
-    for item in json.loads(story.summary_json or "[]"):
-        ids = [item["article"], *item.get("also", [])]
-        refs = [position[i] for i in ids if i in position]
-        sentences.append(SentenceView(text=item["text"], sources=refs, article_id=item["article"]))
+    for item in load_summary(story.summary_json):
+        refs = [position[i] for i in (item.article, *item.also) if i in position]
+        sentences.append(SentenceView(text=item.text, sources=refs, article_id=item.article))
     first_seen = as_utc(story.first_seen)
     return StoryView(
         id=story.uid,
@@ -306,28 +305,14 @@ def record_digest(
     )
 
 
-def articles_for_cluster(records: Sequence[dict]) -> list[Article]:
-    """Format A records as Articles for the stateless ``cluster`` command.
-
-    The text is cleaned as in the pipeline, so ``cluster`` groups what ``run`` would group.
-    """
+def articles_for_cluster(articles: Sequence[Article]) -> list[Article]:
+    """Format A articles (see :func:`digest.formats.parse_article`) cleaned as in the
+    pipeline, for the stateless ``cluster`` command: it groups what ``run`` would group."""
     from digest.clean import clean_text
-    from digest.dates import parse_date
     from digest.lang import detect_language
 
     out = []
-    for rec in records:
-        text = str(rec.get("text") or "")
-        lang = rec.get("lang") or detect_language(text)
-        out.append(
-            Article(
-                id=str(rec["id"]),
-                title=str(rec.get("title") or ""),
-                text=clean_text(text, lang),
-                url=rec.get("url"),
-                source=rec.get("source"),
-                published=parse_date(rec.get("published")) if rec.get("published") else None,
-                lang=lang,
-            )
-        )
+    for a in articles:
+        lang = a.lang or detect_language(a.text)
+        out.append(replace(a, text=clean_text(a.text, lang), lang=lang))
     return out

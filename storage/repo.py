@@ -5,7 +5,6 @@ Plain functions over a SQLModel ``Session``; no Prefect here.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,6 +13,14 @@ from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from digest.formats import (
+    StoryRecord,
+    SummaryItem,
+    article_record,
+    dump_summary,
+    load_summary,
+    story_record,
+)
 from digest.models import Article
 from storage.engine import as_utc
 from storage.models import (
@@ -108,6 +115,44 @@ def save_fetch_state(
         session.commit()
     except IntegrityError:
         session.rollback()
+
+
+def fetch_validators(
+    session: Session, urls: Sequence[str]
+) -> dict[str, tuple[str | None, str | None]]:
+    """(ETag, Last-Modified) of each of ``urls`` fetched before, in a few queries."""
+    found: dict[str, tuple[str | None, str | None]] = {}
+    for chunk in _chunks(list(dict.fromkeys(urls))):
+        for row in session.exec(select(FetchState).where(FetchState.url.in_(chunk))).all():
+            found[row.url] = (row.etag, row.last_modified)
+    return found
+
+
+def save_fetch_states(
+    session: Session, states: dict[str, tuple[str | None, str | None, int]]
+) -> None:
+    """Store (etag, last_modified, status) per URL in one transaction; when another worker
+    stored one of these URLs meanwhile, fall back to one URL at a time."""
+    if not states:
+        return
+    urls = list(states)
+    rows: dict[str, FetchState] = {}
+    for chunk in _chunks(urls):
+        rows.update(
+            (r.url, r) for r in session.exec(select(FetchState).where(FetchState.url.in_(chunk)))
+        )
+    now = utcnow()
+    for url, (etag, modified, status) in states.items():
+        row = rows.get(url) or FetchState(url=url)
+        row.etag, row.last_modified, row.status, row.fetched_at = etag, modified, status, now
+        session.add(row)
+    try:
+        session.commit()
+        return
+    except IntegrityError:
+        session.rollback()
+    for url, (etag, modified, status) in states.items():
+        save_fetch_state(session, url, etag, modified, status)
 
 
 def known_urls(session: Session, urls: Iterable[str]) -> set[str]:
@@ -435,10 +480,10 @@ def stories_to_digest(
 
 
 def save_story_summary(
-    session: Session, story: StoryRow, headline: str, summary: list[dict]
+    session: Session, story: StoryRow, headline: str, summary: Sequence[SummaryItem]
 ) -> None:
     story.headline = headline
-    story.summary_json = json.dumps(summary, ensure_ascii=False)
+    story.summary_json = dump_summary(summary)
     story.summarized_at = utcnow()
     session.add(story)
     session.commit()
@@ -468,26 +513,12 @@ def record_digest(
     return row
 
 
-# --- exports (formats A and S of DESIGN.md) ----------------------------------------------
-
-
-def _iso(value: datetime | None) -> str | None:
-    value = as_utc(value)
-    return value.isoformat() if value else None
+# --- exports (formats A and S of DESIGN.md, written by digest.formats) -------------------
 
 
 def export_articles(session: Session) -> Iterator[dict]:
     for row in session.exec(select(ArticleRow).order_by(ArticleRow.id)).yield_per(500):
-        yield {
-            "id": row.uid,
-            "title": row.title,
-            "text": row.text,
-            "url": row.url,
-            "source": row.outlet,
-            "published": _iso(row.published),
-            "lang": row.lang,
-            "near_duplicate_of": row.near_duplicate_of,
-        }
+        yield article_record(row_to_article(row), near_duplicate_of=row.near_duplicate_of)
 
 
 def export_stories(session: Session) -> Iterator[dict]:
@@ -496,12 +527,14 @@ def export_stories(session: Session) -> Iterator[dict]:
         arts = story_articles(session, s)
         if not arts:  # emptied by moves: its articles are exported with their new story
             continue
-        yield {
-            "id": s.uid,
-            "headline": s.headline,
-            "articles": [a.uid for a in arts],
-            "summary": json.loads(s.summary_json or "[]"),
-            "first_seen": _iso(s.first_seen),
-            "last_updated": _iso(s.last_updated),
-            "closed": s.closed,
-        }
+        yield story_record(
+            StoryRecord(
+                id=s.uid,
+                headline=s.headline,
+                articles=[a.uid for a in arts],
+                summary=load_summary(s.summary_json),
+                first_seen=as_utc(s.first_seen),
+                last_updated=as_utc(s.last_updated),
+                closed=s.closed,
+            )
+        )

@@ -15,10 +15,9 @@ import pytest
 # Set before anything imports prefect: offline, quiet, and a private PREFECT_HOME.
 _PREFECT_HOME = tempfile.mkdtemp(prefix="newsdigest-prefect-")
 os.environ["PREFECT_HOME"] = _PREFECT_HOME
-os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-os.environ["DO_NOT_TRACK"] = "1"
-os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "120"
-os.environ["PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW"] = "ignore"
+from flows import PREFECT_ENV_DEFAULTS  # noqa: E402  (imports no Prefect)
+
+os.environ.update(PREFECT_ENV_DEFAULTS)  # the project's defaults, whatever the shell says
 os.environ.pop("PREFECT_API_URL", None)
 for key in list(os.environ):
     if key.startswith("NEWSDIGEST_") and not key.startswith("NEWSDIGEST_TEST_"):

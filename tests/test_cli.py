@@ -115,7 +115,144 @@ def test_user_errors_are_one_line(args, message):
 
 def test_bad_jsonl_line_is_one_line_error():
     result = _cli("cluster", "-", stdin='{"id": "1", "title": "t", "text": "x"}\n{oops\n')
-    assert result.returncode == 2 and "line 2 is not valid JSON" in result.stderr
+    assert result.returncode == 2 and "stdin line 2: malformed JSON" in result.stderr
+
+
+def _one_line_error(result, *needles: str) -> str:
+    """The run failed with exit code 2 and one line ``newsdigest: what; what to do``."""
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("newsdigest: ") and "; " in lines[0], lines[0]
+    assert "Traceback" not in result.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]
+
+
+def _sources_file_case(tmp_path, case: str) -> Path:
+    path = tmp_path / "sources.toml"
+    if case == "missing":
+        return tmp_path / "no-such-sources.toml"
+    if case == "unreadable":  # a folder: unreadable as a file, also for root
+        path.mkdir()
+    elif case == "not toml":
+        path.write_text("[[source]\nurl = https://x.example/rss\n", encoding="utf-8")
+    elif case == "not utf-8":
+        path.write_bytes(b'[[source]]\nname = "\xff"\n')
+    elif case == "unknown key":
+        path.write_text('[[source]]\nurl = "https://x.example/rss"\nfeed = 1\n', encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("missing", "does not exist"),
+        ("unreadable", "cannot read sources file"),
+        ("not toml", "is not valid TOML"),
+        ("not utf-8", "is not UTF-8"),
+        ("unknown key", "unknown key(s) feed"),
+    ],
+)
+@pytest.mark.parametrize("command", ["run", "ingest"])
+def test_sources_file_errors_are_one_line(tmp_path, case, message, command):
+    path = _sources_file_case(tmp_path, case)
+    result = _cli(
+        command,
+        "--db",
+        f"sqlite:///{tmp_path / 'x.db'}",
+        env={"NEWSDIGEST_SOURCES_FILE": str(path), "NEWSDIGEST_OUT_DIR": str(tmp_path / "out")},
+    )
+    line = _one_line_error(result, message, str(path), "sources file")
+    assert "docs/sources.md" in line  # what to do
+    assert not (tmp_path / "x.db").exists()  # refused before anything was started
+
+
+def test_unsupported_database_url(tmp_path):
+    line = _one_line_error(
+        _cli("export", "articles", "--db", "mysql://reader:hunter2@127.0.0.1/news"),
+        "unsupported database URL mysql://reader:***@127.0.0.1/news",
+        "sqlite:///",
+    )
+    assert "hunter2" not in line
+
+
+def test_sqlite_in_a_missing_folder_is_refused_not_created(tmp_path):
+    folder = tmp_path / "no" / "such" / "dir"
+    result = _cli("export", "articles", "--db", f"sqlite:///{folder / 'x.db'}")
+    _one_line_error(result, "cannot open the database", f"the folder {folder} does not exist")
+    assert not (tmp_path / "no").exists()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://reader:s3cr@t!pw@127.0.0.1:5432/news",  # unescaped @: host "t!pw@127..."
+        "postgresql://reader:s3cr@t:9@127.0.0.1/news",  # unescaped @ and : : port "9@127..."
+        "postgresql://reader:s3cr:t@pw@127.0.0.1:5432/news",
+    ],
+)
+def test_password_with_unescaped_at_or_colon_never_shown(url):
+    result = _cli("export", "stories", "--db", url)
+    line = _one_line_error(result, "%40")  # says how to write an @ in a password
+    for piece in ("s3cr", "t!pw", "t:9", "pw@", "9@127"):
+        assert piece not in result.stderr, piece
+    assert "database URL" in line
+
+
+def test_password_never_in_a_connection_error():
+    # A well-formed URL to a port where nothing listens: the server's reason, not the password.
+    result = _cli(
+        "export", "articles", "--db", "postgresql://reader:hunter2secret@127.0.0.1:1/news"
+    )
+    _one_line_error(result, "cannot open the database postgresql+psycopg://reader:***@127.0.0.1:1")
+    assert "hunter2secret" not in result.stderr
+
+
+def test_unwritable_output_folder(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    result = _cli("digest", "--db", f"sqlite:///{tmp_path / 'x.db'}", "--out", str(blocker / "out"))
+    _one_line_error(result, f"cannot write the digest into {blocker / 'out'}", "--out")
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_usage_errors_are_one_line():
+    line = _one_line_error(_cli("run", "--no-such-option"), "--no-such-option")
+    assert "newsdigest run --help" in line
+
+
+def test_format_errors_name_the_file_and_line(tmp_path):
+    path = tmp_path / "c.jsonl"
+    path.write_text(
+        '{"id": "a", "docs": [{"title": "t", "text": "x"}]}\n{"id": "b", "docs": [{"text": 5}]}\n',
+        encoding="utf-8",
+    )
+    _one_line_error(_cli("summarize", str(path)), f"{path} line 2 doc 1", '"text" must be a string')
+    rows = '{"id": "1", "title": "t", "text": "x"}\n{"id": "2", "text": "y"}\n'
+    _one_line_error(_cli("cluster", "-", stdin=rows), "stdin line 2: missing title (format A)")
+
+
+def test_exit_codes_of_commands_pass_through(monkeypatch):
+    """A command's own exit code (3: the run stored nothing, or the digest was not sent) is the
+    process's exit code; success is 0."""
+    import typer
+
+    import flows.cli as cli
+
+    tiny = typer.Typer()
+
+    @tiny.command()
+    def partial(code: int = 0) -> None:
+        if code:
+            raise typer.Exit(code)
+
+    monkeypatch.setattr(cli, "app", tiny)
+    for argv, expected in ((["--code", "3"], 3), ([], 0)):
+        with pytest.raises(SystemExit) as exited:
+            cli.main(argv)
+        assert exited.value.code == expected
 
 
 def test_parse_duration():

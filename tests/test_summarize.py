@@ -207,7 +207,7 @@ def test_unknown_language_and_empty_inputs():
     summary = summarize(tok, None, max_words=30)
     assert summary
     assert all(s.text in tok[s.doc].text for s in summary)
-    assert choose_headline(tok) == "Eesti" or choose_headline(tok)
+    assert len(choose_headline(tok).split()) >= 4 and choose_headline(tok) in tok[0].text
 
 
 def test_order_is_chronological_then_by_position():

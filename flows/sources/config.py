@@ -21,13 +21,16 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+from digest.errors import ConfigError
 from flows.sources.spec import SourceSpec, classify
 
 KNOWN_KEYS = {"url", "path", "name", "lang", "tags"}
 
 
-class SourcesFileError(ValueError):
+class SourcesFileError(ConfigError, ValueError):
     """The sources file cannot be used; the message says where and why, in one line."""
+
+    hint = "fix the sources file (NEWSDIGEST_SOURCES_FILE), see docs/sources.md"
 
 
 def _tags(value: object, where: str) -> list[str]:

@@ -12,6 +12,7 @@ from urllib.parse import urljoin
 
 import feedparser
 
+from digest.errors import SourceError
 from digest.lang import normalize_lang
 from flows.sources.base import ItemError
 from flows.sources.spec import is_url
@@ -23,7 +24,7 @@ _TAG = re.compile(r"<[^>]+>")
 _SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.I | re.S)
 
 
-class FeedError(ValueError):
+class FeedError(SourceError, ValueError):
     """A feed, OPML or URL list that cannot be read; the message is one line."""
 
 

@@ -35,6 +35,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 from protego import Protego
 
+from digest.errors import SourceError
 from digest.settings import Settings
 
 log = logging.getLogger("newsdigest.fetch")
@@ -63,7 +64,7 @@ PRIVATE_HINT = "set NEWSDIGEST_ALLOW_PRIVATE_HOSTS=1 to allow"
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.+-]+)""", re.I)
 
 
-class FetchError(Exception):
+class FetchError(SourceError):
     """A URL that could not be fetched; ``str()`` is the one-line reason."""
 
     def __init__(
@@ -97,9 +98,6 @@ class FetchResult:
     @property
     def not_modified(self) -> bool:
         return self.status == 304
-
-    def text(self) -> str:
-        return decode_body(self.content, self.charset, html=self.kind == "html")[0]
 
 
 # --- safety ------------------------------------------------------------------------------

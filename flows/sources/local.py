@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import codecs
-import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from digest.dates import parse_date
+from digest.errors import SourceError
 from digest.extract import extract_html
+from digest.formats import FormatError, parse_article, read_json_records
 from digest.models import Article
 from digest.prepare import outlet_from_url, title_from_plain_text
 from flows.sources.base import ItemError, LoadResult
@@ -27,12 +29,8 @@ _MD_EMPHASIS = re.compile(r"(\*\*|__|\*|_|`)(?=\S)(.+?)(?<=\S)\1")
 _MD_HEADING = re.compile(r"^#{1,6}\s+", re.M)
 
 
-class FileRejected(ValueError):
+class FileRejected(SourceError, ValueError):
     """The file cannot be read as articles; the message says why in one line."""
-
-
-def is_local_source(spec: str) -> bool:
-    return not re.match(r"^[a-z][a-z0-9+.-]*://", spec, re.I)
 
 
 def load_local(path: Path, max_bytes: int) -> LoadResult:
@@ -155,42 +153,25 @@ def parse_markdown(text: str, origin: str) -> Article:
 def parse_json_articles(text: str, origin: str, *, lines: bool) -> LoadResult:
     """Format A records: a JSON object or array (.json), or one object a line (.jsonl)."""
     result = LoadResult()
-    records: list[tuple[str, object]] = []
-    if lines:
-        for n, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                try:
-                    records.append((f"line {n}", json.loads(line)))
-                except json.JSONDecodeError as exc:
-                    result.errors.append(
-                        ItemError(f"{origin}#line {n}", f"malformed JSON: {exc.msg}")
-                    )
-    else:
+    try:
+        records = read_json_records(text, lines=lines)
+    except FormatError as exc:
+        raise FileRejected(f"{exc.reason} ({exc.where})") from None
+    several = sum(1 for rec in records if rec.error is None) > 1
+    for rec in records:
+        item = f"{origin}#{rec.where}"
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise FileRejected(
-                f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-            ) from None
-        items = data if isinstance(data, list) else [data]
-        records = [(f"record {i + 1}", item) for i, item in enumerate(items)]
-    for where, rec in records:
-        if not isinstance(rec, dict) or not isinstance(rec.get("text"), str):
-            result.errors.append(
-                ItemError(f"{origin}#{where}", 'not an article object with a "text" string')
-            )
+            if rec.error is not None:
+                raise rec.error
+            article = parse_article(rec.value, rec.where)
+        except FormatError as exc:
+            result.errors.append(ItemError(item, exc.reason))
             continue
-        url = rec.get("url") or None
         result.articles.append(
-            Article(
-                id=str(rec["id"]) if rec.get("id") not in (None, "") else "",
-                title=str(rec.get("title") or ""),
-                text=rec["text"],
-                url=url,
-                source=rec.get("source") or outlet_from_url(url),
-                published=parse_date(rec.get("published")) if rec.get("published") else None,
-                lang=rec.get("lang") or None,
-                origin=f"{origin}#{where}" if len(records) > 1 else origin,
+            replace(
+                article,
+                source=article.source or outlet_from_url(article.url),
+                origin=item if several else origin,
             )
         )
     return result

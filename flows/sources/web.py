@@ -16,19 +16,15 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
 
 from digest.extract import Extracted, extract_html, word_count
 from digest.models import Article
 from digest.settings import Settings
-from digest.urls import _same_site, canonical_url, canonicalize_url
+from digest.urls import canonical_url, canonicalize_url, same_site
+from flows.progress import progress
 from flows.sources.base import ItemError, LoadResult
 from flows.sources.feeds import (
     FeedEntry,
@@ -42,7 +38,6 @@ from flows.sources.fetch import FetchError, FetchResult, decode_body, get_fetche
 from flows.sources.spec import SourceSpec
 from storage import repo
 from storage.engine import session as db_session
-from storage.models import FetchState, utcnow
 
 log = logging.getLogger("newsdigest.web")
 
@@ -51,47 +46,6 @@ PAGE_BATCH = 25
 # A page that yields fewer words than this falls back to the feed entry's own text, when
 # that is longer.
 MIN_PAGE_WORDS = 60
-# Validators are read and written for this many URLs per query.
-STATE_CHUNK = 500
-
-
-# --- progress (the CLI draws a bar from these) ---------------------------------------------
-
-
-class Progress:
-    """Process-wide counters of URLs to fetch and fetched; listeners get (done, total)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.total = 0
-        self.done = 0
-        self.listeners: list[Callable[[int, int, str], None]] = []
-
-    def add(self, n: int) -> None:
-        with self._lock:
-            self.total += n
-            done, total = self.done, self.total
-        self._notify(done, total, "")
-
-    def advance(self, label: str = "") -> None:
-        with self._lock:
-            self.done += 1
-            done, total = self.done, self.total
-        self._notify(done, total, label)
-
-    def _notify(self, done: int, total: int, label: str) -> None:
-        for listener in list(self.listeners):
-            try:
-                listener(done, total, label)
-            except Exception:  # a broken progress display must not break fetching
-                log.debug("progress listener failed", exc_info=True)
-
-    def reset(self) -> None:
-        with self._lock:
-            self.total = self.done = 0
-
-
-progress = Progress()
 
 
 # --- planning ------------------------------------------------------------------------------
@@ -182,10 +136,7 @@ class _Job:
             return
         found: dict[str, tuple[str | None, str | None]] = dict.fromkeys(urls, (None, None))
         with db_session(self.db_url) as s:
-            for i in range(0, len(urls), STATE_CHUNK):
-                chunk = urls[i : i + STATE_CHUNK]
-                for row in s.exec(select(FetchState).where(FetchState.url.in_(chunk))).all():
-                    found[row.url] = (row.etag, row.last_modified)
+            found.update(repo.fetch_validators(s, urls))
         with self.lock:
             self._validators.update(found)
 
@@ -209,32 +160,8 @@ class _Job:
             pending, self._pending = self._pending, {}
         if not pending:
             return
-        urls = list(pending)
         with db_session(self.db_url) as s:
-            rows: dict[str, FetchState] = {}
-            for i in range(0, len(urls), STATE_CHUNK):
-                chunk = urls[i : i + STATE_CHUNK]
-                rows.update(
-                    (r.url, r) for r in s.exec(select(FetchState).where(FetchState.url.in_(chunk)))
-                )
-            now = utcnow()
-            for url, (etag, modified, status) in pending.items():
-                row = rows.get(url) or FetchState(url=url)
-                row.etag, row.last_modified, row.status, row.fetched_at = (
-                    etag,
-                    modified,
-                    status,
-                    now,
-                )
-                s.add(row)
-            try:
-                s.commit()
-                return
-            except IntegrityError:  # another task stored one of these URLs meanwhile
-                s.rollback()
-        with db_session(self.db_url) as s:
-            for url, (etag, modified, status) in pending.items():
-                repo.save_fetch_state(s, url, etag, modified, status)
+            repo.save_fetch_states(s, pending)
 
     def known(self, urls: list[str]) -> set[str]:
         with db_session(self.db_url) as s:
@@ -378,7 +305,7 @@ class _Job:
         if not text.strip():
             return None
         declared = extracted.url if extracted else None
-        if declared and declared != res.final_url and _same_site(declared, res.final_url):
+        if declared and declared != res.final_url and same_site(declared, res.final_url):
             canon = canonicalize_url(declared)
         else:
             canon = canonical_url(res.final_url, html if declared is None else None)
@@ -423,48 +350,3 @@ def load_web_urls(spec: SourceSpec, urls: list[str], settings: Settings, db_url:
     finally:
         job.save_validators()
     return job.result
-
-
-# Below this many URLs an ingest is quick: no bar.
-PROGRESS_MIN_URLS = 10
-
-
-@contextmanager
-def fetch_progress(min_urls: int = PROGRESS_MIN_URLS) -> Iterator[None]:
-    """A rich progress bar on stderr for long ingests (only on a terminal)."""
-    import sys
-
-    if not sys.stderr.isatty():
-        yield
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
-    from rich.progress import Progress as Bar
-
-    bar = Bar(
-        TextColumn("fetching"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.description}"),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    task = bar.add_task("", total=None, visible=False)
-    started = threading.Event()
-
-    def update(done: int, total: int, label: str) -> None:
-        if total >= min_urls and not started.is_set():
-            started.set()
-            bar.start()
-        if started.is_set():
-            bar.update(task, completed=done, total=total, visible=True, description=label[-60:])
-
-    progress.reset()
-    progress.listeners.append(update)
-    try:
-        yield
-    finally:
-        progress.listeners.remove(update)
-        if started.is_set():
-            bar.stop()
