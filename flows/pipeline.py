@@ -28,6 +28,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed, Failed, State
+from prefect.task_runners import ThreadPoolTaskRunner
 from sqlalchemy.exc import OperationalError
 
 from digest.render import DigestView, render_markdown
@@ -40,7 +41,7 @@ from flows.deliver import (
     message_to_text,
     send_message,
 )
-from flows.runners import make_task_runner
+from flows.runners import DEFAULT_THREADS, make_task_runner
 from flows.secrets import resolve_database_url, smtp_password
 from flows.sources.base import ItemError, LoadResult
 from flows.sources.local import load_local
@@ -360,7 +361,7 @@ def _sources_table(tallies: dict[str, _Tally], held: dict[str, str]) -> list[dic
     return rows[:ARTIFACT_MAX_ROWS]
 
 
-@flow(name="ingest", log_prints=True)
+@flow(name="ingest", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=DEFAULT_THREADS))
 def ingest(sources: list[str] | None = None, db_url: str | None = None) -> State:
     """Fetch or load, clean, enrich and store articles from every source."""
     logger = get_run_logger()

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from digest.settings import Settings
 
+DEFAULT_THREADS = 8  # the ingest flow's own runner when called directly (max_concurrency)
+
 
 class TaskRunnerError(RuntimeError):
     """The configured task runner cannot be used; the message says what to do."""
@@ -20,7 +22,9 @@ def make_task_runner(settings: Settings):
     from prefect.task_runners import ThreadPoolTaskRunner
 
     if settings.task_runner != "dask":
-        return ThreadPoolTaskRunner()
+        # Prefect's default is unbounded: thousands of tasks at once would queue for the
+        # database connections (the fetcher allows max_concurrency requests anyway).
+        return ThreadPoolTaskRunner(max_workers=max(1, settings.max_concurrency))
     try:
         from prefect_dask import DaskTaskRunner
     except ImportError:
