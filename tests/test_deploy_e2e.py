@@ -22,7 +22,8 @@ from tests.test_web_sources import serve_news
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-pytestmark = pytest.mark.e2e
+# Minutes on a loaded 2-core machine: more than the suite's 300 s default.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 
 class Processes:

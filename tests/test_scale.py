@@ -12,7 +12,7 @@ from storage import repo
 from storage.engine import session
 from tests.feed_farm import count_task_runs, serve_feeds
 
-pytestmark = pytest.mark.scale
+pytestmark = [pytest.mark.scale, pytest.mark.timeout(900)]
 FEEDS = 300
 PER_TASK = 20
 

@@ -17,6 +17,7 @@ from storage.engine import session
 from tests.feed_farm import serve_feeds
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.timeout(900)
 
 
 @pytest.fixture
