@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 
 # Prefect's environment defaults are set in flows/__init__.py (one place).
 
-.PHONY: run test lint format bench lock clean
+.PHONY: run test lint format bench gate lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ bench: $(STAMP)  ## benchmarks and quality evaluations (minutes; not run by CI)
 	$(BIN)/python bench/grouping.py
 	$(BIN)/python bench/summaries.py
 	$(BIN)/python bench/extraction.py
+
+gate: $(STAMP)  ## evaluation gate: a slice of each benchmark against bench/floors.toml (CI)
+	$(BIN)/python bench/gate.py
 
 lock: $(STAMP)  ## re-pin every dependency after changing pyproject.toml
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e ' > requirements.lock

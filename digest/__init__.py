@@ -17,6 +17,8 @@ exactly what they export):
 - ``digest.prepare``: ``prepare_article``, ``ArticleRejected``, ``content_hash``,
   ``title_from_plain_text``, ``outlet_from_url`` (a loaded article made storable);
 - ``digest.clean``: ``clean_text``, ``drop_repeated_lines`` (site debris removed);
+- ``digest.rules``: every cleaning rule as data (``rules_for``, ``find_dateline``,
+  ``paragraph_rules``, ``sentence_rules``; the TOML files beside it);
 - ``digest.lang``: ``detect_language``, ``normalize_lang``, ``words``, ``terms``, ``stemmer``;
 - ``digest.dates``: ``parse_date``, ``find_date_in_text``, ``is_date_line``;
 - ``digest.urls``: ``canonicalize_url``, ``canonical_url``, ``same_site``;
@@ -24,6 +26,10 @@ exactly what they export):
   (articles into stories);
 - ``digest.summarize``: ``summarize``, ``choose_headline``, ``METHODS`` (extractive
   summaries); ``digest.sentences``: ``split_sentences``;
+- ``digest.validate``: ``validate_article``, ``RecordRejected``, ``sane_date``,
+  ``check_date``, ``http_url``, ``clean_chars``, ``one_line``, ``cap_chars``, ``safe_label``
+  (values from outside checked and normalised at the boundary); ``digest.files``:
+  ``atomic_write_text``;
 - ``digest.render``: ``DigestView`` and its parts, ``render_markdown``, ``render_html``,
   ``render_text``, ``render_json``; ``digest.email``: ``build_message``.
 """

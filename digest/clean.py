@@ -1,29 +1,33 @@
 """Removing scraping debris from article text.
 
 The rules are data (``digest/rules/boilerplate.toml``, one section per language plus
-``common``); this module only applies them. A second, language-independent rule drops lines
-that one outlet repeats across many of its articles (footers, newsletter prompts).
+``common``, and ``digest/rules/datelines.toml``), loaded by ``digest.rules``; this module only
+applies them. A second, language-independent rule drops lines that one outlet repeats across
+many of its articles (footers, newsletter prompts).
+
+Cleaning never empties a text that has words: a rule that would remove everything that is
+left removes nothing, and the skipped rule is logged.
 """
 
 from __future__ import annotations
 
+import logging
 import re
-import tomllib
 import unicodedata
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
+from collections import Counter
+from collections.abc import Sequence
 
-from digest.lang import normalize_lang
+from digest.rules import RuleSet, find_dateline, rules_for
 
-RULES_FILE = "boilerplate.toml"
+log = logging.getLogger(__name__)
 
 # A photo caption or a name after "Reporter" is one short line: never swallow a paragraph.
 MAX_FOLLOWER_CHARS = 300
-# Datelines only ever open the article: look in this many first paragraphs.
+# Datelines only ever open the article: look in this many first paragraphs, and only until
+# the first paragraph longer than header lines are (titles, dates, bylines, teasers: the
+# seeds' longest title has 13 words), so that cleaning again never takes a second one.
 DATELINE_PARAGRAPHS = 3
+HEADER_MAX_WORDS = 15
 # The repeated-line rule: a line is outlet boilerplate when at least this many articles of one
 # outlet, and at least this share of them, carry it. Three is the smallest count that cannot
 # be a coincidence of two articles quoting the same sentence.
@@ -34,65 +38,16 @@ REPEATED_MAX_LINE_CHARS = 200  # long lines are content even when repeated (synd
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-@dataclass(frozen=True)
-class RuleSet:
-    """Compiled cleaning rules for one language (common rules included)."""
-
-    drop_lines: tuple[re.Pattern[str], ...] = ()
-    drop_with_next: tuple[re.Pattern[str], ...] = ()
-    cut_from: tuple[re.Pattern[str], ...] = ()
-    inline: tuple[re.Pattern[str], ...] = ()
-    datelines: tuple[re.Pattern[str], ...] = ()
-    outlet_signatures: dict[str, tuple[re.Pattern[str], ...]] = field(default_factory=dict)
-
-
-@lru_cache(maxsize=1)
-def _raw_rules() -> dict:
-    return tomllib.loads(resources.files("digest.rules").joinpath(RULES_FILE).read_text("utf-8"))
-
-
-def _compile(patterns: Iterable[str], *, full: bool) -> tuple[re.Pattern[str], ...]:
-    out = []
-    for p in patterns:
-        out.append(re.compile(rf"(?:{p})\Z" if full else p, re.IGNORECASE))
-    return tuple(out)
-
-
-@lru_cache(maxsize=32)
-def rules_for(lang: str | None) -> RuleSet:
-    """Rules for ``lang``: common ones plus the language's; unknown language: all languages'.
-
-    A text whose language we could not tell still gets every rule we have, because debris
-    lines are recognisable whatever the body's language is.
-    """
-    raw = _raw_rules()
-    lang = normalize_lang(lang)
-    sections = ["common"] + ([lang] if lang in raw else [k for k in raw if k != "common"])
-    merged: dict[str, list] = defaultdict(list)
-    signatures: dict[str, list[str]] = defaultdict(list)
-    for name in sections:
-        section = raw.get(name, {})
-        for key in ("drop_lines", "drop_with_next", "cut_from", "inline", "datelines"):
-            merged[key].extend(section.get(key, []))
-        for outlet, pats in section.get("outlet_signatures", {}).items():
-            signatures[outlet].extend(pats)
-    return RuleSet(
-        drop_lines=_compile(merged["drop_lines"], full=True),
-        drop_with_next=_compile(merged["drop_with_next"], full=True),
-        cut_from=_compile(merged["cut_from"], full=True),
-        inline=_compile(merged["inline"], full=False),
-        datelines=_compile(merged["datelines"], full=False),
-        outlet_signatures={k: _compile(v, full=True) for k, v in signatures.items()},
-    )
+_WORD = re.compile(r"\w")
+# clean_text applies its rules again until nothing changes: removing one line or dateline can
+# expose another ("BERLIN - JAKARTA (Reuters) - ..."). Real articles settle in one or two passes.
+MAX_PASSES = 8
 
 
 def normalize_text(text: str) -> str:
     """NFC, no invisible or control characters, one space between words, '\\n' line ends."""
-    text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _CONTROL.sub("", text)
+    text = text.translate(_INVISIBLE).replace("\r\n", "\n").replace("\r", "\n")
+    text = unicodedata.normalize("NFC", _CONTROL.sub("", text))
     return "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n"))
 
 
@@ -100,24 +55,22 @@ def _matches(patterns: Sequence[re.Pattern[str]], line: str) -> bool:
     return any(p.match(line) for p in patterns)
 
 
-def strip_dateline(paragraph: str, rules: RuleSet) -> tuple[str, str | None]:
-    """Remove a dateline prefix ("TEMPO.CO, Jakarta - "); return the rest and the outlet named."""
-    for pattern in rules.datelines:
-        m = pattern.match(paragraph)
-        if m and m.end() < len(paragraph):
-            outlet = next((g for g in m.groups() if g), None) if m.groups() else None
-            return paragraph[m.end() :].lstrip(), outlet
-    return paragraph, None
+def strip_dateline(paragraph: str, lang: str | None = None) -> tuple[str, str | None]:
+    """Remove the dateline prefix ("TEMPO.CO, Jakarta - "); return the rest and the outlet
+    it names. Only ever the prefix: a paragraph that is nothing but a dateline stays."""
+    found = find_dateline(paragraph, lang)
+    if found is None:
+        return paragraph, None
+    return paragraph[found.end :].lstrip(), found.outlet
 
 
 def find_dateline_outlet(text: str, lang: str | None = None) -> str | None:
     """The outlet a dateline names ("REPUBLIKA.CO.ID" -> "REPUBLIKA.CO.ID"), if any."""
-    rules = rules_for(lang)
     paragraphs = [p for p in normalize_text(text).split("\n") if p][: DATELINE_PARAGRAPHS + 6]
     for p in paragraphs:
-        _, outlet = strip_dateline(p, rules)
-        if outlet:
-            return outlet
+        found = find_dateline(p, lang)
+        if found and found.outlet:
+            return found.outlet
     return None
 
 
@@ -131,36 +84,71 @@ def guess_outlet_from_signatures(text: str, lang: str | None = None) -> str | No
 
 
 def clean_text(text: str, lang: str | None = None) -> str:
-    """Article text without debris: paragraphs separated by one blank line."""
+    """Article text without debris: paragraphs separated by one blank line.
+
+    Cleaning again changes nothing (the rules are applied until nothing more matches), and
+    a text with words never comes out empty (see the module docstring).
+    """
     rules = rules_for(lang)
-    lines = normalize_text(text).split("\n")
+    out, changed = _clean_once(text, rules, lang)
+    for _ in range(MAX_PASSES):
+        if not changed:
+            break
+        out, changed = _clean_once(out, rules, lang)
+    return out
+
+
+def _clean_once(text: str, rules: RuleSet, lang: str | None) -> tuple[str, bool]:
+    """One pass of the rules; whether any rule changed a line (else the result is final)."""
+    lines = [line for line in normalize_text(text).split("\n") if line]
     kept: list[str] = []
+    fired: list[str] = []
     skip_next = False
-    for line in lines:
-        if not line:
-            continue
+    for n, line in enumerate(lines):
         if skip_next:
             skip_next = False
             if len(line) <= MAX_FOLLOWER_CHARS:
                 continue
         if _matches(rules.cut_from, line):
+            fired.append(f"cut_from at line {n + 1}")
             break
         if _matches(rules.drop_with_next, line):
+            fired.append("drop_with_next")
             skip_next = True
             continue
         if _matches(rules.drop_lines, line):
+            fired.append("drop_lines")
             continue
+        before = line
         for pattern in rules.inline:
             line = pattern.sub(" ", line)
-        line = _SPACES.sub(" ", line).strip()
+        if line != before:
+            fired.append("inline")
+            line = _SPACES.sub(" ", line).strip()
         if line:
             kept.append(line)
+    if not any(map(_has_words, kept)) and any(map(_has_words, lines)):
+        # Every line looked like debris: that says more about the rules than about the text.
+        log.warning(
+            "cleaning rules would remove all %d lines (%s): text kept as it was; first line %.80r",
+            len(lines),
+            ", ".join(dict.fromkeys(fired)),
+            lines[0],
+        )
+        kept, fired = lines, []
     for i in range(min(DATELINE_PARAGRAPHS, len(kept))):
-        stripped, _ = strip_dateline(kept[i], rules)
+        stripped, _ = strip_dateline(kept[i], lang)
         if stripped != kept[i]:
             kept[i] = _capitalize_first(stripped)
+            fired.append("dateline")
             break
-    return "\n\n".join(kept)
+        if len(kept[i].split()) > HEADER_MAX_WORDS:
+            break  # the body has begun: a dash after two words of it is not a dateline
+    return "\n\n".join(kept), bool(fired)
+
+
+def _has_words(text: str) -> bool:
+    return _WORD.search(text) is not None
 
 
 def _capitalize_first(text: str) -> str:
@@ -196,8 +184,13 @@ def drop_repeated_lines(texts_by_outlet: dict[str, list[str]]) -> dict[str, list
         if not boiler:
             out[outlet] = list(texts)
             continue
-        out[outlet] = [
-            "\n".join(line for line in t.split("\n") if _line_key(line) not in boiler).strip()
-            for t in texts
-        ]
+        out[outlet] = [_drop_lines(t, boiler, outlet) for t in texts]
     return out
+
+
+def _drop_lines(text: str, boiler: set[str], outlet: str) -> str:
+    kept = "\n".join(line for line in text.split("\n") if _line_key(line) not in boiler).strip()
+    if _has_words(kept) or not _has_words(text):
+        return kept
+    log.warning("repeated-lines rule would remove all of an article of %s: kept as it was", outlet)
+    return text

@@ -8,6 +8,8 @@ from functools import lru_cache
 
 import dateparser
 
+from digest.validate import sane_date
+
 __all__ = [
     "find_date_in_text",
     "is_date_line",
@@ -83,10 +85,10 @@ def _fast_parse(text: str) -> datetime | None:
     d/m/yyyy, and "[day,] d Month yyyy [hh:mm] [WIB]" in Indonesian or English."""
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        parsed = None
-    if parsed is not None:
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        if parsed is not None:
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # "0001-01-01T00:00+07:00" is before year 1 in UTC
+        pass
     try:
         if m := _NUMERIC_DMY.fullmatch(text):
             return datetime(int(m.group(3)), int(m.group(2)), int(m.group(1)), tzinfo=UTC)
@@ -102,17 +104,22 @@ def _fast_parse(text: str) -> datetime | None:
                 tzinfo=UTC,
             )
             return local - timedelta(hours=_TZ_HOURS.get((m.group(6) or "UTC").upper(), 0))
-    except ValueError:  # 31 February and friends
+    except (ValueError, OverflowError):  # 31 February and friends
         return None
     return None
 
 
-@lru_cache(maxsize=4096)
 def parse_date(value: str | None) -> datetime | None:
-    """A date string from metadata or text -> aware UTC datetime, or None if it is not a date."""
-    if not value or not value.strip():
+    """A date string from metadata or text -> aware UTC datetime, or None if it is not a date
+    or lies outside the accepted range (``digest.validate.sane_date``: year 1900 to two days
+    from now), so a year 0001 or 9999 never reaches the date arithmetic downstream."""
+    if not isinstance(value, str) or not value.strip():
         return None
-    text = value.strip()
+    return sane_date(_parse_date(value.strip()))
+
+
+@lru_cache(maxsize=4096)
+def _parse_date(text: str) -> datetime | None:
     fast = _fast_parse(text)
     if fast is not None:
         return fast
@@ -121,9 +128,9 @@ def parse_date(value: str | None) -> datetime | None:
     text = re.sub(r"\bpukul\b", "", text, flags=re.IGNORECASE)
     try:
         parsed = dateparser.parse(text, languages=DATE_LANGUAGES, settings=_SETTINGS)
+        return parsed.astimezone(UTC) if parsed else None
     except (ValueError, OverflowError, TypeError):
         return None
-    return parsed.astimezone(UTC) if parsed else None
 
 
 def find_date_in_text(text: str) -> datetime | None:

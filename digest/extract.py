@@ -15,6 +15,7 @@ rules that hold across outlets and languages:
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,6 +38,9 @@ from trafilatura.metadata import (
 
 from digest.dates import parse_date
 from digest.lang import fold, normalize_lang, word_count
+from digest.rules import paragraph_rules
+
+log = logging.getLogger(__name__)
 
 # trafilatura's precision mode: drops more side blocks, loses a little body text.
 FAVOR_PRECISION = True
@@ -65,49 +69,71 @@ EDGE_PARAGRAPHS = 3
 EDGE_MAX_WORDS = 12
 READ_MORE_MAX_WORDS = 40
 
-_READ_MORE = (
-    r"baca(?:\s+(?:juga|pula|selengkapnya))?|lihat\s+juga|simak\s+juga|"
-    r"read\s+(?:more|also|next)|see\s+also|also\s+read|more\s+on\s+this|related|"
-    r"lesen\s+sie\s+(?:auch|mehr)|mehr\s+zum\s+thema|auch\s+interessant|"
-    r"lire\s+aussi|(?:à|a)\s+lire\s+aussi|leia\s+(?:também|mais)|leggi\s+anche|"
-    r"lee\s+(?:también|más)|l(?:ä|a)s\s+(?:också|mer)|les\s+også|l(?:æ|ae)s\s+også|"
-    r"lees\s+ook|czytaj\s+(?:więcej|też|także)|zobacz\s+też|"
-    r"читайте\s+(?:также|також)|читайте\s+также|ayrıca\s+okuyun|funda\s+olunye\s+udaba\s+lapha"
-)
-# "Baca juga: Judul lain" / "READ MORE | Headline" / "(Baca juga: ...)"
-_READ_MORE_PARA = re.compile(rf"^[\[(]?\s*(?:{_READ_MORE})\s*(?:[:|»>–—-]|\.\.\.|…)", re.I)
-# The marker alone; the teaser headline follows as the next paragraph.
-_READ_MORE_ALONE = re.compile(rf"^[\[(]?\s*(?:{_READ_MORE})\s*[:|»>–—.…)\]]*\s*$", re.I)
-_EMBED_ATTRIBUTION = re.compile(
-    r"^[—–-]\s*.{1,100}\(@\w{1,30}\)\s+\w+\.?\s+\d{1,2},\s+\d{4}$|pic\.twitter\.com/\w+", re.I
-)
-_PHOTO_CREDIT = re.compile(
-    r"^[\[(]?(?:foto|fotos|photo|photos|bild|bilder|image|images|picture|credit|kuva|"
-    r"zdjęcie|фото|fotó|写真|사진)(?:\s*\[[^\]]*\])?\s*:\s*.{1,120}$",
-    re.I,
-)
-# "Lesedauer: 4 Minuten", "Quelle: ntv.de", "Redaktion: A, B", "(Quelle: APA/sda/dpa)"
-_LABEL_VALUE = re.compile(r"^\(?[^\W\d][\w .'-]{0,24}:\s*[^!?]{1,100}\)?$")
-# "05.08.2024, 20:59 Uhr", "Stand: 22.04.2024", "Uppdaterad 15.59 | Publicerad 14.14"
-_DATE_OR_TIME = re.compile(
-    r"\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b|\b\d{1,2}[:.]\d{2}\b|\b\d{4}-\d{2}-\d{2}\b"
-)
-# Advertising slots and "continue reading" buttons, in the languages we meet most.
-_AD_MARKER = re.compile(
-    r"\b(?:advertisement|advertising|anzeige|werbung|publicité|publicidad|pubblicità|reklame|"
-    r"annons|annonse|mainos|реклама|reklama|story continues below|article continues below|"
-    r"continue reading below|scroll to continue)\b",
-    re.I,
-)
+# The debris rules are data (digest/rules/paragraphs.toml); the word limits are here.
+_RULES = paragraph_rules()
+_READ_MORE_PARA = _RULES.read_more_paragraph
+_READ_MORE_ALONE = _RULES.read_more_alone
+_EMBED_ATTRIBUTION = _RULES.embed_attribution
+_PHOTO_CREDIT = _RULES.photo_credit
+_LABEL_VALUE = _RULES.label_value
+_DATE_OR_TIME = _RULES.date_or_time
+_AD_MARKER = _RULES.ad_marker
+_PARENTHESIZED = _RULES.parenthesized
+_BYLINE = _RULES.byline
+_SENTENCE_END = _RULES.sentence_end
+_PLACEHOLDER = _RULES.placeholder
 AD_MAX_WORDS = 6
 DATE_LINE_MAX_WORDS = 8
 SHORT_EDGE_WORDS = 3
-# "(NTB)", "(dpa)"
-_PARENTHESIZED = re.compile(r"^\([^()]{1,40}\)$")
-_BYLINE = re.compile(r"^(?:von|by|par|por|di|av|af|door|от|od)\s+\S.{0,60}$", re.I)
-_SENTENCE_END = re.compile(r"[.!?…]['\"”’»)]*$")
-# Template slots left in the text: "$$ARTICLEAD$$", "{{ad_slot}}", "[[INLINE_AD]]"
-_PLACEHOLDER = re.compile(r"^(?:\$\$|\{\{|\[\[|%%)\s*[\w.:-]+\s*(?:\$\$|\}\}|\]\]|%%)$")
+
+
+# libxml2 stops building the tree below this depth: a page nested deeper (by accident or to
+# hide text) loses everything under it. Such pages are read again with their wrapper tags
+# (div, span, font, ...) removed; if they are still too deep, HtmlTooDeep says so.
+MAX_HTML_DEPTH = 255
+# [^<>] keeps every match attempt short: linear on any input, "<a <a <a ..." included.
+_TAG_RE = re.compile(r"<(/?)([A-Za-z][\w:-]*)[^<>]*?(/?)>")
+_VOID_TAGS = frozenset(
+    [
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+    ]
+)
+_WRAPPER_TAGS = re.compile(
+    r"</?(?:div|span|font|section|center|b|i|u|em|strong|small|big|sup|sub|aside|main|"
+    r"header|footer|nav|article|figure|blockquote|ul|ol|li|dl|dd|dt|table|tbody|tr|td|th)"
+    r"\b[^<>]*>",
+    re.I,
+)
+
+
+class HtmlTooDeep(ValueError):
+    """The page's elements nest deeper than the HTML parser can follow; one line says so."""
+
+
+def html_depth(html: str) -> int:
+    """How deep the page's elements nest (a linear scan of the tags; void tags not counted)."""
+    depth = deepest = 0
+    for m in _TAG_RE.finditer(html):
+        name = m.group(2).lower()
+        if m.group(1):
+            depth = max(0, depth - 1)
+        elif not m.group(3) and name not in _VOID_TAGS:
+            depth += 1
+            deepest = max(deepest, depth)
+    return deepest
 
 
 @dataclass
@@ -131,7 +157,10 @@ def _fast_date(value: str | None) -> datetime | None:
         return parse_date(value)
     if isinstance(parsed, date) and not isinstance(parsed, datetime):
         parsed = datetime(parsed.year, parsed.month, parsed.day)
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:  # year 1 with a positive offset: no date (range checks follow)
+        return None
 
 
 def _key(text: str) -> str:
@@ -202,6 +231,14 @@ def clean_paragraphs(
         seen.add(key)
         kept.append(para)
 
+    if not kept and any(_key(p) for p in paragraphs):
+        # Every paragraph looked like debris: that says more about the rules than the page.
+        log.warning(
+            "paragraph rules would remove all %d paragraphs: kept them; first %.80r",
+            len(paragraphs),
+            paragraphs[0],
+        )
+        return [p for p in paragraphs if _key(p)]
     if len(kept) <= 2:
         return kept
     edges = set(range(min(EDGE_PARAGRAPHS, len(kept))))
@@ -316,8 +353,26 @@ def _bare(tree: HtmlElement, url: str | None, precision: bool, fast: bool) -> st
 def extract_html(html: str, url: str | None = None) -> Extracted | None:
     """Main text and metadata of an article page, or None when there is no article in it.
 
-    The page is parsed once; metadata and body text are read from that tree.
+    The page is parsed once; metadata and body text are read from that tree. A page nested
+    deeper than :data:`MAX_HTML_DEPTH` is read flattened, or HtmlTooDeep is raised.
     """
+    found = _extract_html(html, url)
+    if found is not None:
+        return found
+    depth = html_depth(html)
+    if depth <= MAX_HTML_DEPTH:
+        return None
+    flat = _WRAPPER_TAGS.sub("", html)
+    found = _extract_html(flat, url)
+    if found is None and html_depth(flat) > MAX_HTML_DEPTH:
+        raise HtmlTooDeep(
+            f"HTML nested {depth} levels deep, deeper than the {MAX_HTML_DEPTH} the parser "
+            "follows: its text cannot be read"
+        )
+    return found
+
+
+def _extract_html(html: str, url: str | None) -> Extracted | None:
     tree = trafilatura.load_html(html)
     if tree is None:
         return None

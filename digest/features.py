@@ -24,6 +24,9 @@ from digest.models import Article
 # Body terms beyond this many are ignored: the lead carries the event, and it bounds the cost
 # of very long pages (most news bodies are 200-800 words).
 BODY_MAX_WORDS = 600
+# Scores are read from the title and this many first words of the body (older results
+# quoted further down are background, not the event).
+LEAD_WORDS = 80
 # Shingles (word n-grams) for near-duplicate detection.
 SHINGLE_WORDS = 4
 SHINGLE_MAX = 400
@@ -72,6 +75,9 @@ class ArticleFeatures:
     # Names for cross-language joins: the non-stop tokens of the capitalized sequences and the
     # sequences of those tokens (a Title Case headline's words left out: they are not names).
     names: Counter = field(default_factory=Counter)
+    # Match scores ("2-1", "1 - 2": both written high-low) in the title and the lead
+    # (first LEAD_WORDS words): the result of the event the article reports.
+    scores: frozenset = frozenset()
 
 
 # Combining marks left by NFKD (accents): the blocks unicodedata.combining() flags in Latin text.
@@ -183,6 +189,20 @@ def article_language(article: Article) -> str | None:
 # ("Gulf of Aden", "Ibnu bin Sina"); not "di" or "la": they join ordinary words too.
 _CAP_RE = re.compile(rf"\b[{_UPPER}][\w'’-]+(?:\s+(?:[{_UPPER}][\w'’-]+|of|de|van|bin|al))*")
 _NUMBER_RE = re.compile(r"\b\d+(?:[.,]\d+)*\b")
+# A score: two numbers of at most two digits joined by a dash, not part of a longer number,
+# date or time ("2-1", "1 - 2"; not "2017-06-01", "19:30", "31/5").
+_SCORE_RE = re.compile(r"(?<![\d.,/:-])(\d{1,2})\s?[-\u2013]\s?(\d{1,2})(?![\d.,/:-])")
+
+
+def scores(title: str, text: str) -> frozenset:
+    """Match scores in the title and the lead, each written high-low ("2-1")."""
+    lead = " ".join(text.split(maxsplit=LEAD_WORDS)[:LEAD_WORDS])
+    out = set()
+    for chunk in (title, lead):
+        for a, b in _SCORE_RE.findall(chunk):
+            hi, lo = max(int(a), int(b)), min(int(a), int(b))
+            out.add(f"{hi}-{lo}")
+    return frozenset(out)
 
 
 def capitalized(
@@ -232,6 +252,7 @@ def extract(article: Article) -> ArticleFeatures:
         title_tokens=title_cap,
         numbers=Counter(_NUMBER_RE.findall(title + "\n" + text)),
         names=names,
+        scores=scores(title, text),
         lang=lang,
         title=Counter(content_terms(title, lang)),
         body=Counter(_filter_terms(body_tokens, lang)),

@@ -17,6 +17,7 @@ from digest.dates import find_date_in_text, is_date_line
 from digest.errors import InputFormatError
 from digest.lang import detect_language, fold, normalize_lang, word_count
 from digest.models import Article
+from digest.validate import cap_chars
 
 __all__ = [
     "ArticleRejected",
@@ -35,6 +36,11 @@ MIN_ARTICLE_WORDS = 25
 MAX_TITLE_CHARS = 200
 # Titles made from a lede sentence are cut at this many words.
 DERIVED_TITLE_WORDS = 14
+# ... and at this many characters (about 14 words of Indonesian or English).
+DERIVED_TITLE_CHARS = 100
+# A first paragraph that is the title plus at most this many words ("| Republika Online") is
+# the title repeated by the page; longer, it is the lede and stays.
+TITLE_SUFFIX_MAX_WORDS = 6
 # Header date lines ("Jumat, 8 September 2023 09:09 WIB") sit within the first paragraphs.
 HEADER_PARAGRAPHS = 4
 
@@ -80,8 +86,12 @@ def derive_title(text: str) -> str:
     sentence = (m.group(1) if m else first_para).strip()
     words = sentence.split()
     if len(words) <= DERIVED_TITLE_WORDS:
-        return sentence.rstrip(".")
-    return " ".join(words[:DERIVED_TITLE_WORDS]).rstrip(",;:") + "…"
+        title = sentence.rstrip(".")
+    else:
+        title = " ".join(words[:DERIVED_TITLE_WORDS]).rstrip(",;:") + "…"
+    # Scripts without spaces between words (Thai, Chinese, Japanese): a "word" can be the
+    # whole paragraph, so the title is cut in characters too.
+    return cap_chars(title, DERIVED_TITLE_CHARS)
 
 
 def outlet_from_url(url: str | None) -> str | None:
@@ -99,8 +109,13 @@ def pretty_outlet(name: str) -> str:
 
 
 def _same_title(a: str, b: str) -> bool:
+    """Whether paragraph ``b`` repeats title ``a``: the same, or the title and a short suffix
+    ("Title - Kompas.com"); a lede that begins with the title's words is not a repeat."""
     fa, fb = " ".join(fold(a).split()), " ".join(fold(b).split())
-    return bool(fa) and (fa == fb or (len(fa) > 20 and fb.startswith(fa)))
+    if not fa:
+        return False
+    suffix = len(fb.split()) - len(fa.split())
+    return fa == fb or (len(fa) > 20 and fb.startswith(fa) and suffix <= TITLE_SUFFIX_MAX_WORDS)
 
 
 def prepare_article(raw: Article) -> Article:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 
 from digest.lang import words
+from digest.rules import dateline_end, sentence_rules
 
 # Lowercased, without the final dot. A dot after one of these does not end a sentence.
 ABBREVIATIONS = frozenset(
@@ -36,35 +37,6 @@ _OPEN_QUOTES = '"“‘«'
 _BOUNDARY = re.compile(r"(\.{2,}|…|[.!?]+)([" + re.escape(_CLOSERS) + r"]*)(\s+)")
 _TOKEN_BEFORE = re.compile(r"(\S+)$")
 _INITIALS = re.compile(r"^(?:[A-Za-z]{1,3}\.)+[A-Za-z]{1,3}$")  # S.H, M.Si, U.S, Ph.D
-_DASH = re.compile(r"\s(?:--|-|–|—)\s+")
-_DATELINE_WORD = re.compile(
-    r"^(?:\(?[A-Z0-9][\w.&'’]*\)?,?|\([\w .&]+\),?|[a-z]+\.(?:com|co|id|net)\b.*)$"
-)
-_DATELINE_MAX_CHARS = 60
-_DATELINE_MAX_WORDS = 6
-
-
-def _dateline_end(paragraph: str) -> int:
-    """Length of a leading dateline ("TEMPO.CO, Jakarta - ") in ``paragraph``, else 0."""
-    m = _DASH.search(paragraph, 0, _DATELINE_MAX_CHARS + 4)
-    if not m or m.start() == 0:
-        return 0
-    prefix = paragraph[: m.start()].strip()
-    tokens = re.sub(r"\([^)]*\)", lambda g: g.group(0).replace(" ", "_"), prefix).split()
-    if not tokens or len(tokens) > _DATELINE_MAX_WORDS:
-        return 0
-    if not all(_DATELINE_WORD.match(t.replace("_", " ")) for t in tokens):
-        return 0
-    # One capitalised word ("Rimanews -") is a dateline; a short capitalised name phrase
-    # with no comma, parenthesis, web-domain or ALL-CAPS word is more likely a subject.
-    signal = (
-        len(tokens) == 1
-        or "," in prefix
-        or "(" in prefix
-        or re.search(r"\.(?:com|co|id|net)\b", prefix, re.I)
-        or any(t.isupper() and len(t) >= 3 for t in tokens)
-    )
-    return m.end() if signal else 0
 
 
 def _is_abbreviation(token: str) -> bool:
@@ -106,7 +78,7 @@ def _paragraphs(text: str) -> list[tuple[int, int]]:
 
 def _split_paragraph(text: str, start: int, end: int) -> list[tuple[int, int]]:
     para = text[start:end]
-    cut = _dateline_end(para)
+    cut = dateline_end(para)
     out: list[tuple[int, int]] = []
     sent_start = cut
     for m in _BOUNDARY.finditer(para, cut):
@@ -160,19 +132,7 @@ def split_sentences(text: str, lang: str | None = None) -> list[str]:
 MIN_WORDS = 6
 MAX_WORDS = 60
 
-_DEBRIS = re.compile(
-    r"scroll to continue|\bbaca[\s_]*juga\b|\blihat[\s_]*juga\b|\bsimak (?:juga|berita|video|"
-    r"selengkapnya|di)\b|selengkapnya|halaman (?:berikut|selanjutnya)|berita (?:terkait|"
-    r"terpopuler|lainnya)|pilihan editor|advertis|\biklan\b|^sumber\s*:|^red\s*:|^reporter\b|"
-    r"^editor\b|^penulis\b|^pewarta\b|copyright|©|hak cipta|all rights reserved|\bklik\b|"
-    r"click here|read more|also read|\bread also\b|\brelated\s*:|follow (?:us|kami)|"
-    r"ikuti (?:kami|kanal|berita|akun)|subscribe|berlangganan|newsletter|sign up|"
-    r"(?:download|unduh) (?:aplikasi|app)|\byuk\b|jangan lewatkan|dapatkan (?:update|berita|"
-    r"informasi)|tonton (?:juga|video)|^(?:foto|video|photo|image|gambar|ilustrasi)\s*:|"
-    r"getty images|https?://|www\.|\S+@\S+\.\w+|\[\s*\]|!\[|\|\s*$|^\s*\||loading|"
-    r"cookies?\b|javascript|privacy policy|terms of (?:use|service)|share (?:this|on)\b|"
-    r"\bad(?:vertisement)?\s*$|next page|previous page|^tags?\s*:|^topik\s*:"
-)  # matched against the lowercased sentence: twice as fast as re.IGNORECASE
+_DEBRIS = sentence_rules().debris  # digest/rules/sentences.toml, on the lowercased sentence
 _TERMINAL = ".!\"'”’)"
 
 
@@ -219,12 +179,7 @@ def is_candidate(sentence: str, lang: str | None = None) -> bool:
 
 
 # A line after which the rest of a scraped page is a list of other stories.
-_FOOTER = re.compile(
-    r"^(?:berita terkait|berita terpopuler|berita lainnya|artikel terkait|baca juga berita|"
-    r"related (?:articles|stories|news|coverage)|more (?:stories|from)|recommended|"
-    r"trending|terpopuler|rekomendasi)\b",
-    re.IGNORECASE,
-)
+_FOOTER = sentence_rules().footer  # digest/rules/sentences.toml
 
 
 def is_footer(sentence: str) -> bool:

@@ -18,6 +18,8 @@ __all__ = [
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
+# A story closes this many days after its last article (the grouping's default too).
+STORY_QUIET_DAYS = 3.0
 
 
 def _default_seeds_dir() -> Path:
@@ -75,7 +77,7 @@ class Settings(BaseSettings):
     smtp_password_block: str | None = None
 
     # Stories and digests
-    story_quiet_days: float = 3.0
+    story_quiet_days: float = STORY_QUIET_DAYS
     summary_max_words: int = 150
     summary_max_sentences: int = 6
     digest_max_stories: int = 30

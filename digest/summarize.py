@@ -664,11 +664,13 @@ _SITE_SUFFIX = re.compile(r"\s+[-|–—:]\s+[^-|–—:]{2,40}$")
 
 
 def choose_headline(docs: Sequence[Doc], lang: str | None = None) -> str:
-    """The story's headline: the title closest to what all its articles say.
+    """The story's headline: the title of its most central article that says what all its
+    articles say.
 
-    Titles are scored by cosine with the story's term centroid (titles of 4-25 words, site
-    names such as " - Kompas.com" removed); with no usable title, the first sentence of the
-    one-sentence summary.
+    Each title (3-25 words, site names such as " - Kompas.com" removed) scores its cosine with
+    the story's term centroid plus its article's centrality (the mean cosine of its body with
+    the other bodies: the main report, not a side article); with no usable title, the first
+    sentence of the one-sentence summary.
     """
     if not docs:
         return ""
@@ -677,9 +679,9 @@ def choose_headline(docs: Sequence[Doc], lang: str | None = None) -> str:
     for i, d in enumerate(docs):
         t = " ".join((d.title or "").split())
         stripped = _SITE_SUFFIX.sub("", t)
-        if len(words(stripped)) >= 4:
+        if len(words(stripped)) >= 3:
             t = stripped
-        if 4 <= len(words(t)) <= 25 and not t.isupper():
+        if 3 <= len(words(t)) <= 25 and not t.isupper():
             titles.append((i, t))
     if not titles:
         best = summarize(docs, lang, max_words=None, max_sentences=1)
@@ -692,6 +694,10 @@ def choose_headline(docs: Sequence[Doc], lang: str | None = None) -> str:
     body = x[len(titles) :]
     centroid = np.asarray(body.mean(axis=0)).ravel()
     sims = x[: len(titles)] @ centroid
+    if len(docs) > 1:
+        own = body[[i for i, _ in titles]]
+        to_all = own @ np.asarray(body.sum(axis=0)).ravel()
+        sims = sims + (to_all - np.asarray(own.multiply(own).sum(axis=1)).ravel()) / (len(docs) - 1)
     # Ties (syndicated titles) go to the earliest article.
     best = int(np.argmax(np.round(sims, 6)))
     return titles[best][1]

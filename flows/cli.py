@@ -5,8 +5,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -571,6 +573,15 @@ def summarize(
     _jsonl(out)
 
 
+def _terminate(signum, frame) -> None:
+    """SIGTERM: end requests in flight, then leave through the normal exit path (so the
+    temporary Prefect server and open files are cleaned up)."""
+    from flows.sources.fetch import stop_fetching
+
+    stop_fetching()
+    raise SystemExit(128 + signum)
+
+
 def _usage_line(exc: click_errors.UsageError) -> str:
     """A usage error as one line: what is wrong, and the command's --help."""
     command = exc.ctx.command_path if exc.ctx else "newsdigest"
@@ -580,6 +591,8 @@ def _usage_line(exc: click_errors.UsageError) -> str:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every error a user can cause is one line on stderr, exit code 2, never a
     traceback (``newsdigest: <what went wrong>; <what to do>``)."""
+    with contextlib.suppress(ValueError):  # only the main thread may set signal handlers
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         code = app(args=argv, prog_name="newsdigest", standalone_mode=False)
     except NewsdigestError as exc:

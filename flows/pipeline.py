@@ -44,6 +44,7 @@ from flows.deliver import (
 from flows.runners import DEFAULT_THREADS, make_task_runner
 from flows.secrets import resolve_database_url, smtp_password
 from flows.sources.base import ItemError, LoadResult
+from flows.sources.fetch import resume_fetching, stop_fetching
 from flows.sources.local import load_local
 from flows.sources.spec import SourceSpec, classify
 from flows.sources.web import WebJob, load_web_urls, plan_web_source
@@ -364,6 +365,19 @@ def _sources_table(tallies: dict[str, _Tally], held: dict[str, str]) -> list[dic
 @flow(name="ingest", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=DEFAULT_THREADS))
 def ingest(sources: list[str] | None = None, db_url: str | None = None) -> State:
     """Fetch or load, clean, enrich and store articles from every source."""
+    resume_fetching()
+    try:
+        return _ingest(sources, db_url)
+    except Exception:
+        raise
+    except BaseException:
+        # SIGTERM (Prefect's TerminationSignal), Ctrl-C or a crash: requests in flight end
+        # now, so the task runner's threads finish within seconds and the process can exit.
+        stop_fetching()
+        raise
+
+
+def _ingest(sources: list[str] | None, db_url: str | None) -> State:
     logger = get_run_logger()
     settings = get_settings()
     db_url = db_url or resolve_database_url(settings)

@@ -12,9 +12,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlmodel import Session
 
 from digest.clean import drop_repeated_lines
+from digest.files import atomic_write_text
 from digest.formats import SummaryItem, load_summary
 from digest.grouping import DEFAULT_PARAMS as GROUPING_PARAMS
 from digest.grouping import StoryGrouper
@@ -31,6 +33,7 @@ from digest.render import (
     render_text,
 )
 from digest.summarize import choose_headline, summarize
+from digest.validate import MAX_TITLE_CHARS, RecordRejected, cap_chars, validate_article
 from flows.sources.base import ItemError, LoadResult
 from storage import repo
 from storage.engine import as_utc
@@ -80,12 +83,18 @@ def prepare_articles(loaded: LoadResult, default_outlet: str | None = None) -> L
     out = LoadResult(errors=list(loaded.errors), skipped=loaded.skipped)
     by_outlet: dict[str, list[int]] = defaultdict(list)
     for raw in loaded.articles:
-        if default_outlet and not raw.source:
-            raw = replace(raw, source=default_outlet)
+        label = _label(raw)
         try:
+            raw = validate_article(raw)
+            if default_outlet and not raw.source:
+                raw = replace(raw, source=default_outlet)
             art = prepare_article(raw)
-        except ArticleRejected as exc:
-            out.errors.append(ItemError(raw.url or raw.origin or raw.id or "article", str(exc)))
+        except (ArticleRejected, RecordRejected) as exc:
+            out.errors.append(ItemError(label, str(exc)))
+            continue
+        except Exception as exc:  # one odd article costs itself, never its source or the run
+            log.debug("unexpected error preparing %s", label, exc_info=True)
+            out.errors.append(ItemError(label, f"unexpected error: {type(exc).__name__}: {exc}"))
             continue
         by_outlet[art.source or ""].append(len(out.articles))
         out.articles.append(art)
@@ -98,25 +107,58 @@ def prepare_articles(loaded: LoadResult, default_outlet: str | None = None) -> L
     return out
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+def _label(raw: Article) -> str:
+    for value in (raw.url, raw.origin, raw.id):
+        if value and isinstance(value, str):
+            return value
+    return "article"
+
+
 def store_loaded(
     session: Session, source_key: str, kind: str, prepared: LoadResult, name: str | None = None
 ) -> IngestReport:
     """Store one source's prepared articles; return its counts."""
     source_id = repo.upsert_source(session, source_key, kind, name)
-    counts = repo.store_articles(session, prepared.articles, source_id)
+    errors = list(prepared.errors)
+    try:
+        counts = repo.store_articles(session, prepared.articles, source_id)
+    except (OperationalError, InterfaceError):
+        raise  # the database itself failed: the task retries the whole source
+    except (SQLAlchemyError, ValueError) as exc:
+        # One article the database refuses must not cost the others: store one at a time.
+        session.rollback()
+        log.warning(
+            "source %s: storing as a batch failed (%s); storing one at a time",
+            source_key,
+            _first_line(exc),
+        )
+        counts = repo.StoreCounts()
+        for art in prepared.articles:
+            try:
+                counts.add(repo.store_articles(session, [art], source_id))
+            except (OperationalError, InterfaceError):
+                raise
+            except (SQLAlchemyError, ValueError) as one:
+                session.rollback()
+                errors.append(ItemError(_label(art), f"cannot be stored: {_first_line(one)}"))
     report = IngestReport(
         new=counts.new,
         updated=counts.updated,
         duplicate=counts.duplicate,
-        failed=len(prepared.errors),
+        failed=len(errors),
         skipped=prepared.skipped,
-        errors=[str(e) for e in prepared.errors],
+        errors=[str(e) for e in errors],
     )
     report.per_source[source_key] = {
         "new": counts.new,
         "updated": counts.updated,
         "duplicate": counts.duplicate,
-        "failed": len(prepared.errors),
+        "failed": len(errors),
         "skipped": prepared.skipped,
     }
     return report
@@ -143,7 +185,11 @@ def group_new_articles(session: Session, quiet_days: float) -> GroupReport:
         window = timedelta(days=quiet_days)
         earliest = min(repo.article_time(r) for r in rows)
         grouper = StoryGrouper(replace(GROUPING_PARAMS, quiet_days=quiet_days))
-        stories = repo.open_stories(session, since=earliest - window)
+        try:
+            since = earliest - window
+        except OverflowError:  # defensive: article_time keeps dates in range
+            since = datetime.min.replace(tzinfo=earliest.tzinfo)
+        stories = repo.open_stories(session, since=since)
         ranks = repo.placement_ranks(session, [a.id for arts in stories.values() for a in arts])
         for uid, articles in stories.items():
             grouper.restore(uid, articles, [ranks.get(a.id, 0) for a in articles])
@@ -196,7 +242,10 @@ def summarize_story(session: Session, story: StoryRow, max_words: int, max_sente
     # A title made from the lede (plain-text articles without one) is a weak headline: prefer
     # the outlets' own titles when the story has any.
     titled = [d for d in docs if not _title_is_lede(d.title, d.text)] or docs
-    repo.save_story_summary(session, story, choose_headline(titled, lang), summary)
+    # Scripts without spaces between words (Thai, Chinese, Japanese) can make a whole
+    # paragraph one "sentence": a headline is never longer than a title may be.
+    headline = cap_chars(" ".join(choose_headline(titled, lang).split()), MAX_TITLE_CHARS)
+    repo.save_story_summary(session, story, headline, summary)
 
 
 def _title_is_lede(title: str, text: str) -> bool:
@@ -286,10 +335,8 @@ def write_digest(view: DigestView, out_dir: Path) -> Path:
         ".json": render_json(view),
     }
     for suffix, content in outputs.items():
-        tmp = out_dir / f".{stem}{suffix}.tmp"
-        tmp.write_text(content, encoding="utf-8")
-        tmp.replace(out_dir / f"{stem}{suffix}")  # atomic: no half-written digest on a crash
-    (out_dir / "latest.md").write_text(markdown, encoding="utf-8")
+        atomic_write_text(out_dir / f"{stem}{suffix}", content)  # no half-written digest
+    atomic_write_text(out_dir / "latest.md", markdown)
     return out_dir / f"{stem}.md"
 
 

@@ -22,6 +22,7 @@ from digest.formats import (
     story_record,
 )
 from digest.models import Article
+from digest.validate import sane_date
 from storage.engine import as_utc
 from storage.models import (
     ArticleRow,
@@ -66,7 +67,7 @@ def row_to_article(row: ArticleRow) -> Article:
         text=row.text,
         url=row.url,
         source=row.outlet,
-        published=as_utc(row.published),
+        published=sane_date(as_utc(row.published)),
         lang=row.lang,
         origin=row.origin,
         content_hash=row.content_hash,
@@ -74,8 +75,11 @@ def row_to_article(row: ArticleRow) -> Article:
 
 
 def article_time(row: ArticleRow) -> datetime:
-    """When the article happened for windows: its publication date, else when we stored it."""
-    return as_utc(row.published) or as_utc(row.ingested_at)
+    """When the article happened for windows: its publication date, else when we stored it.
+
+    A stored date out of range (year 0001 or 9999, written before dates were checked on the
+    way in) counts as absent: window arithmetic on it would overflow."""
+    return sane_date(as_utc(row.published)) or as_utc(row.ingested_at)
 
 
 # --- sources and fetch state -------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from digest.models import Article
+from digest.validate import safe_label
 
 
 @dataclass
@@ -13,6 +14,11 @@ class ItemError:
 
     item: str
     reason: str
+
+    def __post_init__(self) -> None:
+        # A file name with bytes that are not UTF-8, or a URL with control characters, must
+        # not break the log line, the terminal or the database that reports it.
+        self.item, self.reason = safe_label(str(self.item)), safe_label(str(self.reason))
 
     def __str__(self) -> str:
         return f"{self.item}: {self.reason}"

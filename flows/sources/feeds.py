@@ -14,6 +14,7 @@ import feedparser
 
 from digest.errors import SourceError
 from digest.lang import normalize_lang
+from digest.validate import check_date
 from flows.sources.base import ItemError
 from flows.sources.spec import is_url
 
@@ -60,13 +61,15 @@ def html_to_text(fragment: str) -> str:
 
 
 def _when(entry) -> datetime | None:
+    """The entry's date; a date out of range (year 0001, 9999) is dropped with a warning."""
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         value = entry.get(key)
         if value:
             try:
-                return datetime(*value[:6], tzinfo=UTC)
-            except (TypeError, ValueError):
+                when = datetime(*value[:6], tzinfo=UTC)
+            except (TypeError, ValueError, OverflowError):
                 continue
+            return check_date(when, str(entry.get("link") or entry.get("id") or "feed entry"))
     return None
 
 

@@ -5,8 +5,17 @@
   redirect hop) unless ``NEWSDIGEST_ALLOW_PRIVATE_HOSTS=1``;
 - redirects are followed by hand (each hop checked, at most ``http_max_redirects``, loops
   reported as such);
-- a timeout on every request and a deadline for reading the body; bodies are streamed and
-  cut at ``http_max_bytes``; the content type must be HTML or a feed;
+- the address connected to is the address checked: the name is resolved once, at connect
+  time, every address it gives is checked, and the socket connects to a checked address
+  (the Host header and TLS server name stay the name), so a name that answers a public
+  address to the check and 127.0.0.1 to the connection (DNS rebinding) gets nowhere;
+- a timeout on every network operation and one total deadline per request
+  (``DEADLINE_FACTOR`` x ``http_timeout_seconds``) covering connect, TLS, headers and body, so
+  a server dripping its headers a byte at a time is cut at the deadline; :func:`stop_fetching`
+  (SIGTERM) ends every request in flight within ``STOP_POLL_SECONDS``;
+- bodies are streamed, decompressed in bounded pieces (a gzip bomb never decodes more than
+  ``http_max_bytes`` plus one piece) and cut at ``http_max_bytes``; the content type must be
+  HTML or a feed;
 - robots.txt is obeyed, its Crawl-delay too; at most ``per_host_concurrency`` requests per host
   at a time, ``per_host_delay_seconds`` apart, and ``max_concurrency`` in all;
 - timeouts, connection errors, 429 and 5xx are retried with exponential backoff and jitter
@@ -19,20 +28,26 @@ from __future__ import annotations
 
 import codecs
 import email.utils
+import errno
 import ipaddress
 import logging
+import os
 import random
 import re
+import select
 import socket
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
+from httpcore._backends.sync import SyncStream
 from protego import Protego
 
 from digest.errors import SourceError
@@ -60,6 +75,16 @@ ROBOTS_MAX_BYTES = 512 * 1024
 MAX_CRAWL_DELAY_SECONDS = 30.0
 META_SNIFF_BYTES = 4096
 PRIVATE_HINT = "set NEWSDIGEST_ALLOW_PRIVATE_HOSTS=1 to allow"
+
+# One request (connect, TLS, headers and body, redirects excluded) gets this many times
+# ``http_timeout_seconds`` in all; each single network operation keeps ``http_timeout_seconds``.
+DEADLINE_FACTOR = 2.0
+# How often a blocked read looks whether the run is stopping.
+STOP_POLL_SECONDS = 0.25
+# Compressed bodies are decoded at most this many bytes at a time.
+DECODE_PIECE_BYTES = 64 * 1024
+ACCEPT_ENCODING = "gzip, deflate"
+_URL_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.+-]+)""", re.I)
 
@@ -123,7 +148,12 @@ def _address_kind(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | No
 
 
 def check_url(url: str, allow_private: bool) -> None:
-    """Raise FetchError unless ``url`` is http(s) to a host with only public addresses."""
+    """Raise FetchError unless ``url`` is http(s) to a host with only public addresses.
+
+    This is the early check (one clear message before anything is sent); the connection
+    itself is checked again, on the address it uses (see :class:`GuardedBackend`)."""
+    if _URL_CONTROLS.search(url):
+        raise FetchError("invalid URL: it holds control characters")
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -146,18 +176,260 @@ def check_url(url: str, allow_private: bool) -> None:
         if kind:
             raise FetchError(f"refused: {host} is a {kind} address ({PRIVATE_HINT})")
         return
+    resolve_checked(host, port or (443 if scheme == "https" else 80), allow_private=False)
+
+
+def resolve_checked(host: str, port: int, allow_private: bool) -> list[str]:
+    """The addresses ``host`` resolves to (one lookup); FetchError when any of them is not
+    public and private hosts are not allowed, or when the name does not resolve."""
     try:
-        infos = socket.getaddrinfo(host, port or (443 if scheme == "https" else 80))
-    except (socket.gaierror, UnicodeError) as exc:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError, OSError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
-        raise FetchError(f"cannot resolve host {host}: {reason}") from None
+        raise FetchError(f"cannot resolve host {host}: {reason}", retryable=True) from None
+    addresses: list[str] = []
     for info in infos:
-        addr = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        kind = _address_kind(addr)
+        text = str(info[4][0])
+        addr = ipaddress.ip_address(text.split("%", 1)[0])
+        kind = None if allow_private else _address_kind(addr)
         if kind:
             raise FetchError(
                 f"refused: {host} resolves to {addr}, a {kind} address ({PRIVATE_HINT})"
             )
+        if text not in addresses:
+            addresses.append(text)
+    if not addresses:
+        raise FetchError(f"cannot resolve host {host}: no addresses", retryable=True)
+    return addresses
+
+
+# --- deadlines, stopping, and connecting to the checked address ---------------------------
+
+_stopping = threading.Event()
+_request = threading.local()
+
+
+class RequestStopped(FetchError):
+    """The run is stopping (SIGTERM): requests in flight end now."""
+
+    def __init__(self) -> None:
+        super().__init__("stopped: the run is shutting down")
+
+
+class DeadlineExceeded(FetchError):
+    pass
+
+
+def stop_fetching() -> None:
+    """Make every request in flight, and every later one, end at once (SIGTERM)."""
+    _stopping.set()
+
+
+def resume_fetching() -> None:
+    """Undo :func:`stop_fetching` (tests, and a process that goes on after a stop)."""
+    _stopping.clear()
+
+
+@contextmanager
+def request_deadline(seconds: float) -> Iterator[None]:
+    """Every network operation of this thread ends by ``seconds`` from now."""
+    previous = getattr(_request, "deadline", None)
+    _request.deadline = (time.monotonic() + seconds, seconds)
+    try:
+        yield
+    finally:
+        _request.deadline = previous
+
+
+def _budget(timeout: float | None) -> float | None:
+    """The time one network operation may take now: its own timeout, cut to what is left of
+    the request's deadline; raises when the run stops or the deadline has passed."""
+    if _stopping.is_set():
+        raise RequestStopped()
+    deadline = getattr(_request, "deadline", None)
+    if deadline is None:
+        return timeout
+    left = deadline[0] - time.monotonic()
+    if left <= 0:
+        raise DeadlineExceeded(
+            f"no complete response within {deadline[1]:g} s (the deadline of one request)"
+        )
+    return left if timeout is None else min(timeout, left)
+
+
+class GuardedStream(httpcore.NetworkStream):
+    """A socket whose every read and write respects the request deadline and the stop flag."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        end = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if end is None else max(0.0, end - time.monotonic())
+            budget = _budget(left)
+            wait = STOP_POLL_SECONDS if budget is None else min(budget, STOP_POLL_SECONDS)
+            try:
+                return self._inner.read(max_bytes, wait)
+            except httpcore.ReadTimeout:
+                if end is not None and time.monotonic() >= end:
+                    raise
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _budget(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None):
+        return GuardedStream(self._inner.start_tls(ssl_context, server_hostname, _budget(timeout)))
+
+    def get_extra_info(self, info: str):
+        return self._inner.get_extra_info(info)
+
+
+def _connect(
+    address: str, port: int, timeout: float | None, local_address: str | None
+) -> socket.socket:
+    """A TCP connection to ``address`` (an IP address), waited for in slices so that the
+    deadline and a stop are noticed while a host does not answer."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        if local_address:
+            sock.bind((local_address, 0))
+        sock.setblocking(False)
+        err = sock.connect_ex((address, port))
+        end = None if timeout is None else time.monotonic() + timeout
+        while err in (errno.EINPROGRESS, errno.EAGAIN, errno.EALREADY):
+            left = None if end is None else end - time.monotonic()
+            if left is not None and left <= 0:
+                raise httpcore.ConnectTimeout(f"timed out connecting to {address}")
+            budget = _budget(left)
+            wait = STOP_POLL_SECONDS if budget is None else min(budget, STOP_POLL_SECONDS)
+            _, writable, _ = select.select([], [sock], [], wait)
+            if writable:
+                err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if err:
+            raise httpcore.ConnectError(f"[Errno {err}] {os.strerror(err)}")
+        sock.setblocking(True)
+        return sock
+    except BaseException:
+        sock.close()
+        raise
+
+
+class GuardedBackend(httpcore.NetworkBackend):
+    """Connects to an address it has just checked (``check=True``), within the deadline.
+
+    The name is resolved here, once; every address is checked as :func:`check_url` does; the
+    socket connects to one of those addresses. httpcore keeps the name for the Host header
+    and the TLS server name, so certificates are verified against the name as usual."""
+
+    def __init__(self, check: bool) -> None:
+        self.check = check
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self, host, port, timeout=None, local_address=None, socket_options=None
+    ) -> httpcore.NetworkStream:
+        addresses = resolve_checked(host, port, allow_private=not self.check)
+        error: Exception | None = None
+        for address in addresses:
+            try:
+                sock = _connect(address, port, timeout, local_address)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                error = exc
+                continue
+            for option in socket_options or []:
+                sock.setsockopt(*option)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            return GuardedStream(SyncStream(sock))
+        raise error or httpcore.ConnectError(f"cannot connect to {host}")
+
+    def connect_unix_socket(self, path, timeout=None, socket_options=None):
+        raise httpcore.ConnectError("unix sockets are not used")  # pragma: no cover
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def guarded_transport(settings: Settings, verify=True) -> httpx.HTTPTransport:
+    """The HTTP transport of the shared client: connections go through GuardedBackend.
+    ``verify``: as httpx's (an ``ssl.SSLContext`` trusts a test CA)."""
+    limits = httpx.Limits(
+        max_connections=max(1, settings.max_concurrency),
+        max_keepalive_connections=max(1, settings.max_concurrency),
+    )
+    transport = httpx.HTTPTransport(limits=limits, verify=verify)
+    transport._pool._network_backend = GuardedBackend(check=not settings.allow_private_hosts)
+    return transport
+
+
+def _proxy_mounts(settings: Settings) -> dict[str, httpx.HTTPTransport | None]:
+    """Transports for the HTTP(S)_PROXY / NO_PROXY variables, as httpx would make them.
+    Through a proxy, the proxy resolves and connects: the early check of :func:`check_url`
+    still applies, the deadline too."""
+    try:
+        from httpx._utils import get_environment_proxies
+    except ImportError:  # pragma: no cover - httpx moved it
+        return {}
+    mounts: dict[str, httpx.HTTPTransport | None] = {}
+    for pattern, proxy in get_environment_proxies().items():
+        if proxy is None:
+            mounts[pattern] = None  # NO_PROXY: the client's own (guarded) transport
+            continue
+        transport = httpx.HTTPTransport(proxy=proxy)
+        transport._pool._network_backend = GuardedBackend(check=False)
+        mounts[pattern] = transport
+    return mounts
+
+
+class _Decoder:
+    """A Content-Encoding decoder that yields at most DECODE_PIECE_BYTES per piece."""
+
+    def __init__(self, header: str) -> None:
+        codings = [c.strip().lower() for c in header.split(",") if c.strip()]
+        codings = [c for c in codings if c != "identity"]
+        if len(codings) > 1 or (codings and codings[0] not in ("gzip", "x-gzip", "deflate")):
+            raise FetchError(f"unsupported content encoding {header.strip()[:40]}")
+        self.coding = codings[0] if codings else None
+        self._z = None
+        if self.coding in ("gzip", "x-gzip"):
+            self._z = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        elif self.coding == "deflate":
+            self._z = zlib.decompressobj()
+        self._first = True
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        if self._z is None:
+            yield data
+            return
+        try:
+            piece = self._z.decompress(data, DECODE_PIECE_BYTES)
+        except zlib.error:
+            if self.coding == "deflate" and self._first:  # raw deflate, no zlib header
+                self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+                self._first = False
+                yield from self.feed(data)
+                return
+            raise FetchError(f"body is not valid {self.coding} data") from None
+        self._first = False
+        yield piece
+        while self._z.unconsumed_tail:
+            try:
+                piece = self._z.decompress(self._z.unconsumed_tail, DECODE_PIECE_BYTES)
+            except zlib.error:
+                raise FetchError(f"body is not valid {self.coding} data") from None
+            yield piece
+
+    def flush(self) -> bytes:
+        if self._z is None:
+            return b""
+        try:
+            return self._z.flush(DECODE_PIECE_BYTES)
+        except zlib.error:  # pragma: no cover
+            return b""
 
 
 # --- decoding ----------------------------------------------------------------------------
@@ -198,6 +470,19 @@ def decode_body(
         meta = meta_charset(content)
         if meta and meta not in candidates:
             candidates.append(meta)
+    # Charsets that lie. UTF-16/32 without a BOM on a body with no NUL bytes is ASCII-based
+    # text (decoding it as UTF-16 would make it CJK noise); a body that is valid UTF-8 and not
+    # plain ASCII is UTF-8 whatever a legacy charset claims (valid multi-byte UTF-8 does not
+    # happen by chance in windows-1252 or ISO-8859 text).
+    head = content[:1024]
+    candidates = [
+        c for c in candidates if not (c.startswith(("utf-16", "utf-32")) and b"\0" not in head)
+    ]
+    if candidates and candidates[0] != "utf-8" and not content.isascii():
+        try:
+            return content.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            pass
     if "utf-8" not in candidates:
         candidates.append("utf-8")
     for enc in candidates:
@@ -209,7 +494,8 @@ def decode_body(
         from charset_normalizer import from_bytes
 
         best = from_bytes(content[:200_000]).best()
-        if best is not None and best.encoding:
+        wide = best is not None and best.encoding.startswith(("utf_16", "utf_32"))
+        if best is not None and best.encoding and not (wide and b"\0" not in head):
             return content.decode(best.encoding, errors="replace"), best.encoding
     except ImportError:  # pragma: no cover - trafilatura depends on it
         pass
@@ -328,6 +614,8 @@ class Fetcher:
         }
         if "@" in settings.contact:
             headers["From"] = settings.contact.strip()
+        # Only what _Decoder can decode in bounded pieces (httpx would add br and zstd).
+        headers["Accept-Encoding"] = ACCEPT_ENCODING
         self.client = httpx.Client(
             headers=headers,
             timeout=httpx.Timeout(settings.http_timeout_seconds),
@@ -336,7 +624,8 @@ class Fetcher:
                 max_connections=max(1, settings.max_concurrency),
                 max_keepalive_connections=max(1, settings.max_concurrency),
             ),
-            transport=transport,
+            transport=transport or guarded_transport(settings),
+            mounts=_proxy_mounts(settings) if transport is None else None,
         )
         self.hosts = HostLimiter(settings.per_host_concurrency, settings.per_host_delay_seconds)
         self._all = threading.BoundedSemaphore(max(1, settings.max_concurrency))
@@ -447,7 +736,8 @@ class Fetcher:
                         ) from None
                     delay = max(delay, exc.retry_after)
                 log.info("retrying %s in %.1f s: %s", url, delay, exc.reason)
-                time.sleep(delay)
+                if _stopping.wait(delay):
+                    raise RequestStopped() from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _follow(
@@ -491,14 +781,19 @@ class Fetcher:
         s = self.settings
         limit = max_bytes or s.http_max_bytes
         started = time.monotonic()
+        total = s.http_timeout_seconds * DEADLINE_FACTOR
         try:
-            with self.client.stream("GET", url, headers=headers) as resp:
+            with request_deadline(total), self.client.stream("GET", url, headers=headers) as resp:
                 code = resp.status_code
                 if code in REDIRECT_CODES:
                     location = resp.headers.get("location")
                     if not location:
                         raise FetchError(f"HTTP {code} redirect without a Location header")
-                    return urljoin(url, location.strip())
+                    if _URL_CONTROLS.search(location.strip()):
+                        raise FetchError(
+                            f"HTTP {code} redirect to a URL with control characters: refused"
+                        )
+                    return urljoin(url, location.strip().replace(" ", "%20"))
                 if code == 304:
                     return self._result(url, resp, b"", "", "")
                 if code == 429 or code >= 500:
@@ -521,16 +816,20 @@ class Fetcher:
                 length = resp.headers.get("content-length", "")
                 if length.isdigit() and int(length) > limit:
                     raise FetchError(f"response over the {_mb(limit)} limit ({_mb(int(length))})")
+                decoder = _Decoder(resp.headers.get("content-encoding", ""))
                 body = bytearray()
-                for chunk in resp.iter_bytes():
-                    body += chunk
-                    if len(body) > limit:
-                        raise FetchError(f"response over the {_mb(limit)} limit")
-                    if time.monotonic() - started > s.http_timeout_seconds * 2:
-                        raise FetchError(
-                            f"timed out after {s.http_timeout_seconds * 2:g} s reading the body",
-                            retryable=True,
+                for chunk in resp.iter_raw():
+                    for piece in decoder.feed(chunk):
+                        body += piece
+                        if len(body) > limit:
+                            raise FetchError(f"response over the {_mb(limit)} limit")
+                    if time.monotonic() - started > total:
+                        raise DeadlineExceeded(
+                            f"no complete response within {total:g} s (the deadline of one request)"
                         )
+                body += decoder.flush()
+                if len(body) > limit:
+                    raise FetchError(f"response over the {_mb(limit)} limit")
                 content = bytes(body)
                 if accept is not None:
                     if kind is None:
@@ -546,9 +845,18 @@ class Fetcher:
             raise FetchError(
                 f"timed out after {s.http_timeout_seconds:g} s", retryable=True
             ) from None
+        except httpx.RemoteProtocolError as exc:
+            if "location header" in str(exc).lower():
+                raise FetchError(f"redirect to an invalid URL: {_first_line(exc)}") from None
+            # A truncated body (fewer bytes than Content-Length), a malformed status line or
+            # header: the server is broken, maybe briefly.
+            raise FetchError(f"broken response: {_first_line(exc)}", retryable=True) from None
         except httpx.TransportError as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise FetchError(f"connection failed: {reason}", retryable=True) from None
+            raise FetchError(f"connection failed: {_first_line(exc)}", retryable=True) from None
+        except httpx.InvalidURL as exc:  # the URL, or where a redirect points
+            raise FetchError(f"invalid URL or redirect target: {_first_line(exc)}") from None
+        except httpx.HTTPError as exc:  # decoding and other errors of one response
+            raise FetchError(f"{type(exc).__name__}: {_first_line(exc)}") from None
 
     @staticmethod
     def _result(url: str, resp: httpx.Response, content: bytes, ctype: str, kind: str):
@@ -568,6 +876,11 @@ class Fetcher:
             last_modified=resp.headers.get("last-modified"),
             headers={"content-type": resp.headers.get("content-type", "")},
         )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 def _mb(n: int) -> str:
@@ -624,3 +937,4 @@ def reset_fetcher() -> None:
         if _fetcher is not None:
             _fetcher.close()
         _fetcher, _fetcher_key = None, None
+    resume_fetching()

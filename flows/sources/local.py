@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import codecs
+import logging
+import os
 import re
 from dataclasses import replace
 from pathlib import Path
 
 from digest.dates import parse_date
 from digest.errors import SourceError
-from digest.extract import extract_html
+from digest.extract import HtmlTooDeep, extract_html
 from digest.formats import FormatError, parse_article, read_json_records
 from digest.models import Article
 from digest.prepare import outlet_from_url, title_from_plain_text
+from digest.validate import safe_label
 from flows.sources.base import ItemError, LoadResult
+
+log = logging.getLogger("newsdigest.local")
 
 TEXT_SUFFIXES = {".txt", ".text"}
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
@@ -39,7 +44,7 @@ def load_local(path: Path, max_bytes: int) -> LoadResult:
     if not path.exists():
         result.errors.append(ItemError(str(path), "no such file or folder"))
         return result
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    files = _list_files(path, result) if path.is_dir() else [path]
     for f in files:
         if any(part.startswith(".") for part in f.relative_to(path).parts if path.is_dir()):
             continue
@@ -52,7 +57,25 @@ def load_local(path: Path, max_bytes: int) -> LoadResult:
             result.errors.append(ItemError(str(f), str(exc)))
         except OSError as exc:
             result.errors.append(ItemError(str(f), f"cannot read: {exc.strerror or exc}"))
+        except Exception as exc:  # one odd file costs itself, never the folder
+            log.exception("unexpected error reading %s", safe_label(str(f)))
+            result.errors.append(ItemError(str(f), f"unexpected error: {type(exc).__name__}"))
     return result
+
+
+def _list_files(folder: Path, result: LoadResult) -> list[Path]:
+    """Every file under ``folder`` (symbolic links to folders not followed); a subfolder
+    that cannot be listed is an error of its own."""
+    files: list[Path] = []
+
+    def unreadable(exc: OSError) -> None:
+        where = exc.filename or str(folder)
+        result.errors.append(ItemError(str(where), f"cannot list: {exc.strerror or exc}"))
+
+    for root, dirs, names in os.walk(folder, onerror=unreadable):
+        dirs.sort()
+        files.extend(Path(root) / n for n in names if (Path(root) / n).is_file())
+    return sorted(files)
 
 
 def read_text(path: Path, max_bytes: int) -> str:
@@ -72,7 +95,13 @@ def read_text(path: Path, max_bytes: int) -> str:
         (codecs.BOM_UTF16_BE, "utf-16"),
     ):
         if data.startswith(bom):
-            return data.decode(enc)
+            try:
+                return data.decode(enc)
+            except UnicodeDecodeError as exc:
+                raise FileRejected(
+                    f"not valid {enc.upper().removesuffix('-SIG')} after its byte order mark "
+                    f"(offset {exc.start + len(bom)}): save the file as UTF-8"
+                ) from None
     if b"\x00" in data[:BINARY_SNIFF_BYTES]:
         raise FileRejected("binary file, not text")
     try:
@@ -98,7 +127,10 @@ def load_file(path: Path, max_bytes: int) -> LoadResult:
 
 def _parse_document(path: Path, suffix: str, text: str, origin: str) -> Article:
     if suffix in HTML_SUFFIXES:
-        extracted = extract_html(text)
+        try:
+            extracted = extract_html(text)
+        except HtmlTooDeep as exc:
+            raise FileRejected(str(exc)) from None
         if extracted is None:
             raise FileRejected("no article text found in the HTML")
         return Article(
@@ -164,6 +196,7 @@ def parse_json_articles(text: str, origin: str, *, lines: bool) -> LoadResult:
             if rec.error is not None:
                 raise rec.error
             article = parse_article(rec.value, rec.where)
+            _warn_unread_date(rec.value, article, item)
         except FormatError as exc:
             result.errors.append(ItemError(item, exc.reason))
             continue
@@ -175,3 +208,16 @@ def parse_json_articles(text: str, origin: str, *, lines: bool) -> LoadResult:
             )
         )
     return result
+
+
+def _warn_unread_date(record: dict, article: Article, item: str) -> None:
+    """A ``published`` string that gave no date (unreadable, or out of range: year 0001,
+    9999) is dropped with a warning; the article is kept."""
+    value = record.get("published")
+    if isinstance(value, str) and value.strip() and article.published is None:
+        log.warning(
+            "%s: publication date %r is unreadable or out of range (1900 to 2 days from "
+            "now): ignored",
+            safe_label(item),
+            safe_label(value)[:60],
+        )

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from digest.extract import Extracted, extract_html, word_count
+from digest.extract import Extracted, HtmlTooDeep, extract_html, word_count
 from digest.models import Article
 from digest.settings import Settings
 from digest.urls import canonical_url, canonicalize_url, same_site
@@ -208,6 +208,9 @@ class _Job:
                 self.remember(url, res)
         except FetchError as exc:
             self.error(url, exc.reason)
+        except Exception as exc:  # one bad page or feed must not stop the batch
+            log.debug("unexpected error on %s", url, exc_info=True)
+            self.error(url, f"unexpected error: {type(exc).__name__}: {exc}")
         finally:
             progress.advance(url)
 
@@ -278,7 +281,11 @@ class _Job:
         html, encoding = decode_body(res.content, res.charset, html=True)
         if encoding != "utf-8" and not res.charset and not meta_charset(res.content):
             log.warning("%s: no charset declared and not UTF-8; decoded as %s", url, encoding)
-        extracted = extract_html(html, res.final_url)
+        try:
+            extracted = extract_html(html, res.final_url)
+        except HtmlTooDeep as exc:
+            self.error(url, str(exc))
+            return
         article = self.article(url, res, html, extracted, entry, feed_title, feed_lang)
         if article is None:
             self.error(url, "no article text found on the page")

@@ -1,4 +1,5 @@
-"""Story grouping: seeds, cross-language joins, similar-but-different events, persistence."""
+"""Stage: StoryGrouper (story bookkeeping): seeds, cross-language joins, similar-but-different
+events, persistence, moves, bounds."""
 
 from __future__ import annotations
 
@@ -6,14 +7,10 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import numpy as np
-
 from digest.grouping import (
     DEFAULT_PARAMS,
     Assignment,
     StoryGrouper,
-    _common_count,
-    _strongest_edges,
     cluster_articles,
     default_story_id,
 )
@@ -218,27 +215,6 @@ def test_partition_does_not_depend_on_the_order_within_a_batch():
         assert got == expected
 
 
-def test_edge_cap_counts_an_edge_between_two_new_articles_for_both():
-    # new articles 0 and 1 (offset 0); 0 has three edges, 1 only the one it shares with 0
-    a = np.array([0, 0, 0])
-    b = np.array([1, 2, 3])
-    sim = np.array([0.1, 0.5, 0.4])
-    keep = _strongest_edges(a, b, sim, offset=0, k=2)
-    # weakest edge of article 0, but the strongest (only) one of article 1: kept
-    assert keep.tolist() == [True, True, True]
-    # the same edges to old pool articles (indices below offset): only article 0's top 2
-    keep = _strongest_edges(a, b, sim, offset=10, k=2)
-    assert keep.tolist() == [False, True, True]
-
-
-def test_common_count_of_sorted_distinct_arrays():
-    rng = np.random.default_rng(7)
-    for _ in range(200):
-        x = np.unique(rng.integers(0, 50, rng.integers(0, 30))).astype(np.uint64)
-        y = np.unique(rng.integers(0, 50, rng.integers(0, 30))).astype(np.uint64)
-        assert _common_count(x, y) == len(set(x.tolist()) & set(y.tolist()))
-
-
 def test_a_later_article_regroups_a_recent_one_and_ids_stay():
     x1, x2, x3 = bergen_fire_reports()
     g = StoryGrouper()
@@ -255,3 +231,29 @@ def test_without_the_recluster_window_earlier_decisions_stay():
     g = StoryGrouper(replace(DEFAULT_PARAMS, recluster_window=0))
     ids = [g.add_many([x])[0].story_id for x in (x1, x2, x3)]
     assert ids[0] != ids[1] and g.moves == []
+
+
+def test_a_move_by_a_later_chunk_of_the_same_batch_is_reported():
+    # chunks of one article: the second report opens a story, the third (a later chunk of
+    # the same add_many call) moves it into the first one; the assignment says so
+    x1, x2, x3 = bergen_fire_reports()
+    res = StoryGrouper(replace(DEFAULT_PARAMS, chunk_size=1)).add_many([x1, x2, x3])
+    assert [r.story_id for r in res] == [res[0].story_id] * 3
+    assert [r.new_story for r in res] == [True, False, False]
+
+
+def test_at_most_max_open_stories_stay_open_the_quietest_close():
+    g = StoryGrouper(replace(DEFAULT_PARAMS, max_open_stories=2, quiet_days=1e6))
+    arts = (QUAKES[0], seeds()[0], bergen_fire_reports()[0])
+    ids = [g.add_many([a])[0].story_id for a in arts]
+    assert len(set(ids)) == 3
+    assert g.open_story_ids == ids[1:]
+
+
+def test_without_the_lone_article_pass_only_the_cross_language_join_links_languages():
+    # attach pass off: the English report shares too few words to link by similarity; the
+    # shared names join it to the Indonesian story
+    p = replace(DEFAULT_PARAMS, attach_threshold=None)
+    res = StoryGrouper(p).add_many([*seeds(), HARRIS_EN, XI_EN])
+    assert res[5].story_id == res[0].story_id
+    assert res[6].story_id != res[0].story_id
