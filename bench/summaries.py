@@ -36,16 +36,17 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from rouge import perl_rouge  # noqa: E402  (bench/rouge.py)
 from stats import fit_logistic  # noqa: E402  (bench/stats.py)
 
+from digest.dates import parse_date  # noqa: E402
 from digest.lang import words  # noqa: E402
 from digest.models import Doc  # noqa: E402
 from digest.sentences import split_sentences  # noqa: E402
 from digest.summarize import (  # noqa: E402
     DEFAULT_PARAMS,
     FEATURES,
-    _id_roots,
-    _prepare,
+    prepare,
     summarize,
     sumy_ratings,
 )
@@ -53,6 +54,7 @@ from digest.summarize import (  # noqa: E402
 EVAL = ROOT.parent / "shared" / "eval"
 INDOSUM = EVAL / "summarization" / "indosum-dev.jsonl"
 ECBPLUS = EVAL / "clustering" / "ecbplus-train-dev.jsonl"
+ECBPLUS_MDS = EVAL / "summarization" / "ecbplus-mds-train-dev.jsonl"
 
 # ------------------------------------------------------------------------------ ROUGE
 
@@ -264,7 +266,7 @@ def feature_rows(rows, params=DEFAULT_PARAMS):
     """Per article: the feature matrix of its units (FEATURES order) and their labels."""
     out = []
     for docs, r in rows:
-        story = _prepare(docs, "id", "lexrank", params)
+        story = prepare(docs, "id", "lexrank", params)
         if story is None:
             continue
         f = np.column_stack([story.features[k] for k in FEATURES])
@@ -323,6 +325,106 @@ def tune(limit: int | None) -> None:
         print(f"    w_{k}: float = {getattr(params, f'w_{k}')}")
 
 
+# ----------------------------------------------------------- English multi-document
+
+
+def load_ecbplus_mds() -> list[dict]:
+    """The 66 ECB+ events of ecbplus-mds-train-dev.jsonl, each with its Doc list."""
+    rows = []
+    with ECBPLUS_MDS.open(encoding="utf-8") as f:
+        for line in f:
+            r = json.loads(line)
+            r["doc_list"] = [
+                Doc(
+                    title=d.get("title") or "",
+                    text=d["text"],
+                    lang=r.get("lang"),
+                    published=parse_date(d["published"]) if d.get("published") else None,
+                )
+                for d in r["docs"]
+            ]
+            rows.append(r)
+    return rows
+
+
+def lead_first_article(docs: list[Doc], budget: int, lang: str | None) -> list[str]:
+    """Lead (DUC): the opening of the first article; ROUGE's -l cut keeps its first words."""
+    out, used = [], 0
+    for s in split_sentences(docs[0].text, lang):
+        out.append(s)
+        used += n_words(s)
+        if used >= budget:
+            break
+    return out
+
+
+_STEM_CACHE: dict[str, str] = {}
+
+
+def coverage_baseline(docs: list[Doc], budget: int, lang: str | None) -> list[str]:
+    """A plain concept-coverage baseline (ICSI-style, greedy): word bigrams (Porter-stemmed
+    lowercase words, not two stop words) weighted by the number of articles carrying them
+    (at least 3, or 2 in stories of under 6 articles); sentences taken greedily by new
+    concept weight per word while they fit the budget; no relevance, no redundancy rules."""
+    from digest.text import stemmer, stop_words
+
+    stem, stops = stemmer(lang), stop_words(lang)
+    sents, grams = [], []
+    for d in docs:
+        for s in split_sentences(d.text, lang):
+            toks = [t.lower() for t in words(s)]
+            keys = [(_STEM_CACHE.setdefault(t, stem(t)), t in stops) for t in toks]
+            g = {(a, b) for (a, sa), (b, sb) in itertools.pairwise(keys) if not (sa and sb)}
+            sents.append((s, len(toks), id(d)))
+            grams.append(g)
+    df: Counter = Counter()
+    for g in {(gram, doc) for (_, _, doc), gs in zip(sents, grams, strict=True) for gram in gs}:
+        df[g[0]] += 1
+    min_df = 3 if len(docs) >= 6 else 2
+    weight = {g: c for g, c in df.items() if c >= min_df}
+    covered: set = set()
+    chosen, used = [], 0
+    while True:
+        best, best_gain = None, 0.0
+        for i, (_, n, _) in enumerate(sents):
+            if i in chosen or not n or used + n > budget:
+                continue
+            gain = sum(weight.get(g, 0) for g in grams[i] - covered) / n
+            if gain > best_gain:
+                best, best_gain = i, gain
+        if best is None:
+            break
+        chosen.append(best)
+        used += sents[best][1]
+        covered |= grams[best]
+    return [sents[i][0] for i in chosen]
+
+
+def report_ecbplus_mds() -> None:
+    rows = load_ecbplus_mds()
+    systems = {
+        "method (summarize)": lambda docs, lang: method(docs, 100, lang),
+        "Lead (first article)": lambda docs, lang: lead_first_article(docs, 100, lang),
+        "sumy LexRank (plain)": lambda docs, lang: plain_sumy_lexrank(docs, 100, lang),
+        "concept coverage (plain)": lambda docs, lang: coverage_baseline(docs, 100, lang),
+    }
+    print(f"\n== ECB+ multi-document: {len(rows)} events, 100 words, ROUGE-1.5.5 recall")
+    print("(Perl ROUGE-1.5.5 -n 2 -m -l 100: Porter stemming, stop words kept; x 100)")
+    print(f"{'system':26} {'train R-1':>9} {'R-2':>6} {'dev R-1':>8} {'R-2':>6}  {'s/event':>7}")
+    for name, fn in systems.items():
+        cells = []
+        t0 = time.perf_counter()
+        for split in ("train", "dev"):
+            part = [r for r in rows if r["split"] == split]
+            sums = [fn(r["doc_list"], r.get("lang")) for r in part]
+            r1, r2 = perl_rouge(sums, [r["references"] for r in part])
+            cells += [100 * r1, 100 * r2]
+        per = (time.perf_counter() - t0) / len(rows)
+        print(
+            f"{name:26} {cells[0]:9.2f} {cells[1]:6.2f} {cells[2]:8.2f} {cells[3]:6.2f}  {per:7.2f}"
+        )
+
+
 # -------------------------------------------------------------------------- redundancy
 
 
@@ -372,10 +474,9 @@ def report_speed() -> None:
         docs = pool[:k]
         n_sent = sum(len(split_sentences(d.text, "id")) for d in docs)
         # cold: a fresh stem cache is what a new worker process sees
-        from digest.lang import stemmer
+        from digest.text import clear_caches
 
-        stemmer.cache_clear()
-        _id_roots.cache_clear()
+        clear_caches()
         t = time.perf_counter()
         summarize(docs, "id", max_words=150)
         cold = time.perf_counter() - t
@@ -402,6 +503,7 @@ def main() -> None:
         tune(args.limit)
         return
     if not args.skip_rouge:
+        report_ecbplus_mds()
         report_rouge(args.limit)
     report_redundancy()
     if not args.skip_speed:

@@ -19,13 +19,16 @@ exactly what they export):
 - ``digest.clean``: ``clean_text``, ``drop_repeated_lines`` (site debris removed);
 - ``digest.rules``: every cleaning rule as data (``rules_for``, ``find_dateline``,
   ``paragraph_rules``, ``sentence_rules``; the TOML files beside it);
-- ``digest.lang``: ``detect_language``, ``normalize_lang``, ``words``, ``terms``, ``stemmer``;
+- ``digest.text``: the text core (``fold``, ``words``, ``terms``, ``stop_words``, ``stemmer``,
+  ``term_map``, ``story_terms``, ``tfidf_matrix``, ``normalized_rows``); ``digest.lang``:
+  ``detect_language``, ``word_count`` (and the core's names re-exported);
 - ``digest.dates``: ``parse_date``, ``find_date_in_text``, ``is_date_line``;
 - ``digest.urls``: ``canonicalize_url``, ``canonical_url``, ``same_site``;
 - ``digest.grouping``: ``StoryGrouper``, ``cluster_articles``, ``DEFAULT_PARAMS``
   (articles into stories);
-- ``digest.summarize``: ``summarize``, ``choose_headline``, ``METHODS`` (extractive
-  summaries); ``digest.sentences``: ``split_sentences``;
+- ``digest.summarize``: ``summarize``, ``choose_headline``, ``METHODS``, ``SummaryParams``
+  and its stages (``__all__``: units, relevance, concepts, coverage, selection) for the
+  bench and the tests; ``digest.sentences``: ``split_sentences``;
 - ``digest.validate``: ``validate_article``, ``RecordRejected``, ``sane_date``,
   ``check_date``, ``http_url``, ``clean_chars``, ``one_line``, ``cap_chars``, ``safe_label``
   (values from outside checked and normalised at the boundary); ``digest.files``:

@@ -20,6 +20,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
 # A story closes this many days after its last article (the grouping's default too).
 STORY_QUIET_DAYS = 3.0
+# Summary budget: the defaults of the settings below and of ``digest.summarize.summarize``.
+SUMMARY_MAX_WORDS = 150
+SUMMARY_MAX_SENTENCES = 6
 
 
 def _default_seeds_dir() -> Path:
@@ -78,8 +81,8 @@ class Settings(BaseSettings):
 
     # Stories and digests
     story_quiet_days: float = STORY_QUIET_DAYS
-    summary_max_words: int = 150
-    summary_max_sentences: int = 6
+    summary_max_words: int = SUMMARY_MAX_WORDS
+    summary_max_sentences: int = SUMMARY_MAX_SENTENCES
     digest_max_stories: int = 30
 
     # Email

@@ -33,7 +33,7 @@ def _check_verbatim(text: str, sentences: list[str]) -> None:
         ),
         (
             "Dr. Andi Wijaya, M.Si. Ia menjabat sejak 2019.",  # a title line then a sentence
-            ["Dr. Andi Wijaya, M.Si. Ia menjabat sejak 2019."],
+            ["Dr. Andi Wijaya, M.Si.", "Ia menjabat sejak 2019."],
         ),
         (
             "Menurut saya, banyak batasan tersebut ... akan menjadi faktor. Ia pun pergi.",
@@ -156,3 +156,66 @@ def test_footer():
     assert is_footer("Berita terkait")
     assert is_footer("Related articles")
     assert not is_footer("Berita itu terkait dengan Rusia.")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Rainsy fled after threats of arrest from strongman Hun Sen. Hun Sen complained "
+            "Monday that the opposition was lying.",
+            [
+                "Rainsy fled after threats of arrest from strongman Hun Sen.",
+                "Hun Sen complained Monday that the opposition was lying.",
+            ],
+        ),
+        (
+            "Gov. Arnold Schwarzenegger and Rep. Nancy Pelosi met Lt. Gen. David Petraeus at "
+            "10 a.m. Tuesday in the U.S. Capitol. Sen. John McCain did not.",
+            [
+                "Gov. Arnold Schwarzenegger and Rep. Nancy Pelosi met Lt. Gen. David Petraeus "
+                "at 10 a.m. Tuesday in the U.S. Capitol.",
+                "Sen. John McCain did not.",
+            ],
+        ),
+        (
+            "The quake hit at 3:36 a.m. The U.S. Geological Survey said so. Troops left the "
+            "U.S. The move surprised allies. Police came at 10:30 a.m. Oregon police said.",
+            [
+                "The quake hit at 3:36 a.m.",
+                "The U.S. Geological Survey said so.",
+                "Troops left the U.S.",
+                "The move surprised allies.",
+                "Police came at 10:30 a.m.",
+                "Oregon police said.",
+            ],
+        ),
+        (
+            "WASHINGTON (AP) _ President Bush said Monday he would veto the bill. "
+            "Democrats disagreed.",
+            ["President Bush said Monday he would veto the bill.", "Democrats disagreed."],
+        ),
+        (
+            "John F. Kennedy met Mr. Condon and Mr. Mark. An L. A Superior Court judge came.",
+            ["John F. Kennedy met Mr. Condon and Mr. Mark.", "An L. A Superior Court judge came."],
+        ),
+        (
+            "`` We appreciate your respect at this time. It matters,'' the rep told People. "
+            "He left.",
+            [
+                "`` We appreciate your respect at this time. It matters,'' the rep told People.",
+                "He left.",
+            ],
+        ),
+    ],
+)
+def test_split_english_wire_text(text, expected):
+    assert split_sentences(text, "en") == expected
+
+
+def test_english_bylines_and_ptb_quotes_as_candidates():
+    assert not is_candidate("By MATT APUZZO and Eileen Sullivan, Associated Press", "en")
+    quoted = "`` We appreciate your respect to her privacy,'' her rep Jack Ketsoyan told People."
+    assert is_candidate(quoted, "en")
+    assert not is_candidate("`` We appreciate your respect to her privacy, her rep said.", "en")
+    assert not is_candidate("Scammers wrote " + "x" * 60 + " in the email they sent.", "en")

@@ -1,0 +1,233 @@
+"""Stage 4b, coverage: the multi-article selection as an integer program (Gillick & Favre 2009).
+
+Concepts are the story's word bigrams (stemmed, stop words kept inside a bigram but not
+bigrams of two stop words: the unit ROUGE-2 and a reader both count), each weighted by how
+many of the story's articles carry it; bigrams fewer than ``concept_min_docs`` articles
+carry are noise and dropped. The summary maximises
+
+    sum_c w_c * covered_c / max(w)  +  w_prior * sum_s relevance_s * chosen_s
+
+(each concept counted once, however many chosen sentences repeat it; ``relevance`` is the
+learned score of ``relevance.py``: position prior, centrality, support) subject to
+
+- the word budget (and the sentence cap, when one is given);
+- covered_c <= sum of chosen sentences holding c;
+- redundancy cuts: two sentences whose content-term or raw-token cosine or containment is
+  above the thresholds of ``SummaryParams``, or one of which quotes words (2+) that the
+  other also carries (the same remark reported twice), are never both chosen;
+- context: a sentence that needs the one before it (``Unit.needs``) is chosen only with it.
+
+Solved exactly by HiGHS through ``scipy.optimize.milp`` on the ``ilp_max_units`` most
+promising units (by relevance plus concept weight), with a time limit; when the solver
+returns no solution in time, the greedy selection of ``selection.py`` is used instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from digest.summarize.params import SummaryParams
+from digest.summarize.relevance import Story
+from digest.text import FOLDED, term_map, words
+
+
+@dataclass
+class Bigrams:
+    """Concept ids per unit (distinct) and the weight (article count) of each concept."""
+
+    per_unit: list[np.ndarray]
+    weight: np.ndarray
+
+
+def bigram_concepts(story: Story, min_docs: int, w_unigram: float = 0.0) -> Bigrams:
+    """Word bigrams of the units, weighted by the number of articles that carry them; with
+    ``w_unigram`` > 0, content words too (weight ``w_unigram`` x article count): facts told
+    in different words by different outlets share their words, not their bigrams."""
+    where: dict[tuple[str, str], set[int]] = {}
+    unit_grams: list[set[tuple[str, str]]] = []
+    for u in story.units:
+        tm = term_map(u.lang)
+        keys = []
+        for w in u.tokens:
+            f = FOLDED[w]
+            t = tm[f]
+            keys.append((t, False) if t else (f, True))  # (key, is a stop word)
+        grams = {(a, b) for (a, sa), (b, sb) in itertools.pairwise(keys) if not (sa and sb)}
+        if w_unigram > 0:
+            grams |= {(a, "") for a, stop in keys if not stop}
+        unit_grams.append(grams)
+        for g in grams:
+            where.setdefault(g, set()).update(u.docs)
+    ids: dict[tuple[str, str], int] = {}
+    weight: list[float] = []
+    per_unit = []
+    for grams in unit_grams:
+        found = []
+        for g in grams:
+            df = len(where[g])
+            if df >= min_docs:
+                k = ids.get(g)
+                if k is None:
+                    k = ids[g] = len(weight)
+                    weight.append(float(df) * (w_unigram if g[1] == "" else 1.0))
+                found.append(k)
+        per_unit.append(np.array(sorted(found), dtype=np.int64))
+    return Bigrams(per_unit, np.array(weight))
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """HiGHS (C++) may print solver notes on the process's stdout even with ``disp`` off;
+    stdout carries the CLI's JSON lines, so send them to stderr while it runs."""
+    try:
+        out = sys.stdout.fileno()
+        err = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stdout (captured): nothing to do
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(out)
+    try:
+        os.dup2(err, out)
+        yield
+    finally:
+        os.dup2(saved, out)
+        os.close(saved)
+
+
+def _conflicts(story: Story, cand: np.ndarray, params: SummaryParams) -> list[tuple[int, int]]:
+    """Pairs (positions in ``cand``) that the redundancy cuts forbid together."""
+    x = story.x[cand]
+    raw = story.raw[cand]
+    sim = (x @ x.T).toarray()
+    sim_raw = (raw @ raw.T).toarray()
+    present = x.copy()
+    present.data[:] = 1.0
+    shared = (present @ present.T).toarray()
+    size = np.maximum(np.asarray(present.sum(axis=1)).ravel(), 1.0)
+    contained = shared / np.minimum(size[:, None], size[None, :])
+    bad = (sim > params.redundancy) | (sim_raw > params.token_redundancy)
+    bad |= contained > params.containment
+    # The same remark quoted twice ("kesalahan besar" in one report, inside a longer quote in
+    # another) is one fact, however different the rest of the two sentences.
+    texts = [" ".join(FOLDED[w] for w in story.units[u].tokens) for u in cand]
+    for a, u in enumerate(cand):
+        for span in quoted_spans(story.units[u].text):
+            for b, other in enumerate(texts):
+                if b != a and f" {span} " in f" {other} ":
+                    bad[min(a, b), max(a, b)] = True
+    i, j = np.nonzero(np.triu(bad, k=1))
+    return list(zip(i.tolist(), j.tolist(), strict=True))
+
+
+_QUOTED = re.compile(r"[\"“”«»]([^\"“”«»]{3,300})[\"“”«»]|(?:``|‘|')([^`‘’']{3,300})(?:''|’|')")
+QUOTE_MIN_WORDS = 2
+
+
+def quoted_spans(text: str) -> list[str]:
+    """Folded words of each quotation of at least ``QUOTE_MIN_WORDS`` words in ``text``."""
+    out = []
+    for m in _QUOTED.finditer(text):
+        toks = words(m.group(1) or m.group(2))
+        if len(toks) >= QUOTE_MIN_WORDS:
+            out.append(" ".join(FOLDED[w] for w in toks))
+    return out
+
+
+def select_coverage(
+    story: Story,
+    score: np.ndarray,
+    max_words: int | None,
+    max_sentences: int | None,
+    params: SummaryParams,
+) -> list[int] | None:
+    """Unit indices of the best summary (see the module docstring); None if not solved."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    units = story.units
+    min_docs = max(2, min(params.concept_min_docs, int(np.ceil(story.n_docs / 3))))
+    bigrams = bigram_concepts(story, min_docs, params.w_unigram)
+    w = bigrams.weight
+    top_w = w.max() if len(w) else 1.0
+    value = np.array([w[c].sum() for c in bigrams.per_unit]) / top_w
+    length = np.array([u.n_words for u in units], dtype=np.float64)
+    budget = float(max_words) if max_words is not None else float(length.sum())
+    # Candidates: the most promising units that fit, and no unit whose context cannot come.
+    ok = (length <= budget) & (length <= params.coverage_max_unit_words)
+    needs = np.array([-1 if u.needs is None else u.needs for u in units])
+    ok &= needs != -2  # -2: needs a sentence that is not a candidate
+    promise = params.w_prior * score + value / max(value.max(initial=0.0), 1e-9)
+    order = np.argsort(-np.where(ok, promise, -np.inf), kind="stable")
+    cand = [int(i) for i in order[: params.ilp_max_units] if ok[i]]
+    # a dependent sentence's context must be a candidate too
+    while True:
+        kept = set(cand)
+        pruned = [u for u in cand if needs[u] < 0 or needs[u] in kept]
+        if len(pruned) == len(cand):
+            break
+        cand = pruned
+    if not cand:
+        return []
+    cand_arr = np.array(cand)
+    pos = {u: k for k, u in enumerate(cand)}
+    m = len(cand)
+
+    # concepts present among the candidates, renumbered
+    concept_ids = sorted({int(c) for u in cand for c in bigrams.per_unit[u]})
+    cpos = {c: k for k, c in enumerate(concept_ids)}
+    k_c = len(concept_ids)
+    obj = np.concatenate([params.w_prior * score[cand_arr], w[concept_ids] / top_w])
+
+    rows, cols, vals, lb, ub = [], [], [], [], []
+    r = 0
+
+    def add(entries: Sequence[tuple[int, float]], lo: float, hi: float) -> None:
+        nonlocal r
+        for col, v in entries:
+            rows.append(r)
+            cols.append(col)
+            vals.append(v)
+        lb.append(lo)
+        ub.append(hi)
+        r += 1
+
+    add([(k, length[u]) for k, u in enumerate(cand)], -np.inf, budget)
+    if max_sentences is not None:
+        add([(k, 1.0) for k in range(m)], -np.inf, float(max_sentences))
+    holders: dict[int, list[int]] = {}
+    for k, u in enumerate(cand):
+        for c in bigrams.per_unit[u]:
+            holders.setdefault(cpos[int(c)], []).append(k)
+    for c, ks in holders.items():
+        add([(m + c, 1.0)] + [(k, -1.0) for k in ks], -np.inf, 0.0)
+    for a, b in _conflicts(story, cand_arr, params):
+        add([(a, 1.0), (b, 1.0)], -np.inf, 1.0)
+    for k, u in enumerate(cand):
+        if needs[u] >= 0:
+            add([(k, 1.0), (pos[int(needs[u])], -1.0)], -np.inf, 0.0)
+    a_mat = sp.csr_matrix((vals, (rows, cols)), shape=(r, m + k_c))
+    with _stdout_to_stderr():
+        res = milp(
+            -obj,
+            constraints=LinearConstraint(a_mat, lb, ub),
+            integrality=np.ones(m + k_c),
+            bounds=Bounds(0, 1),
+            options={
+                "time_limit": params.ilp_time_limit,
+                "disp": False,
+                "mip_rel_gap": params.ilp_gap,
+            },
+        )
+    if res.x is None:
+        return None
+    chosen = [cand[k] for k in range(m) if res.x[k] > 0.5]
+    return sorted(chosen, key=lambda i: -score[i])
