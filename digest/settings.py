@@ -62,6 +62,27 @@ class Settings(BaseSettings):
     # extracting use every core; 0 = one per core, 1 = in the fetching process (no pool).
     extract_processes: int = 0
 
+    # Feeds fetched per Prefect task (grouped per host): 5,000 feeds make ~250 load tasks.
+    feeds_per_task: int = 20
+
+    # Source health (storage/health.py): a failing source is tried again after
+    # backoff * 2**(failures-1) seconds (capped), and skipped after this many failures in a
+    # row until `newsdigest sources enable NAME`; 0 never suspends.
+    source_max_failures: int = 5
+    source_backoff_seconds: float = 300.0
+    source_backoff_max_seconds: float = 86400.0
+
+    # Where Prefect runs the fetch and extraction tasks: "default" (threads in the flow's
+    # process) or "dask" (prefect-dask: a local cluster of dask_workers processes, or the
+    # scheduler at dask_address).
+    task_runner: Literal["default", "dask"] = "default"
+    dask_address: str | None = None
+    dask_workers: int = 2
+
+    # Secrets from Prefect Secret blocks (names), instead of the variables above/below.
+    database_url_block: str | None = None
+    smtp_password_block: str | None = None
+
     # Stories and digests
     story_quiet_days: float = STORY_QUIET_DAYS
     summary_max_words: int = SUMMARY_MAX_WORDS

@@ -34,10 +34,16 @@ app = typer.Typer(
 export_app = typer.Typer(help="Write stored data as JSON Lines on stdout.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 sources_app = typer.Typer(
-    help="The stored sources: list them (no subcommand) or export them as OPML.",
+    help="Each source with its health (no subcommand); `sources enable NAME` clears a suspended "
+    "source; `sources export` writes the feeds as OPML.",
     invoke_without_command=True,
 )
 app.add_typer(sources_app, name="sources")
+
+# Exit codes (DESIGN.md): 2 the run cannot start; 3 it finished but stored nothing because every
+# source failed, or could not deliver its digest (kept and sent by the next run).
+EXIT_USAGE = 2
+EXIT_RUN_FAILED = 3
 
 SourceOpt = Annotated[
     list[str] | None,
@@ -93,7 +99,15 @@ def _db(db: str | None) -> str:
         from digest.settings import get_settings
 
         get_settings.cache_clear()
-    return _settings().database_url
+    settings = _settings()
+    if settings.database_url_block and not db:
+        from flows.secrets import SecretBlockError, resolve_database_url
+
+        try:
+            return resolve_database_url(settings)
+        except SecretBlockError as exc:
+            raise UserError(str(exc)) from None
+    return settings.database_url
 
 
 def _check_db(db_url: str) -> None:
@@ -125,13 +139,6 @@ def _check_out_dir(out: Path) -> None:
             f"cannot write the digest into {out}: {exc.strerror or exc}",
             "choose a writable folder with --out / NEWSDIGEST_OUT_DIR",
         ) from None
-
-
-def _check_delivery() -> None:
-    """Email and notification settings checked before any work (one line, exit 2)."""
-    from flows.deliver import check_delivery_settings
-
-    check_delivery_settings(_settings())
 
 
 def _print_report(report) -> None:
@@ -170,24 +177,85 @@ def run(
     _check_sources(source)
     _check_out_dir(out_dir)
     _check_db(db_url)
-    _check_delivery()
+    _check_run_settings()
     from flows.pipeline import daily_digest
     from flows.progress import fetch_progress
 
+    _guard_prefect()
     with fetch_progress():
-        result = daily_digest(
+        state = daily_digest(
             sources=source,
             out_dir=str(out_dir),
             since_hours=window.total_seconds() / 3600 if window else None,
+            return_state=True,
         )
+    result = _finished(state)
     _print_report(result["ingest"])
     digest = result["digest"]
     _print_digest(digest)
+    _exit_for(state)
+
+
+def _check_run_settings() -> None:
+    """Settings a run needs, checked before it starts (exit 2 with one line)."""
+    from digest.settings import get_settings
+    from flows.deliver import check_delivery_settings
+
+    settings = get_settings()
+    check_delivery_settings(settings)
+    if settings.task_runner == "dask":
+        from flows.runners import TaskRunnerError, make_task_runner
+
+        try:
+            make_task_runner(settings)
+        except TaskRunnerError as exc:
+            raise UserError(str(exc)) from None
+
+
+def _finished(state):
+    """The data of a finished flow run; a crashed run is one line and exit 1."""
+    from flows.pipeline import state_data
+
+    try:
+        return state_data(state)
+    except NewsdigestError:
+        raise  # one line, exit 2 (main)
+    except Exception as exc:
+        typer.echo(f"newsdigest: the run crashed: {type(exc).__name__}: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _exit_for(state) -> None:
+    if state.is_failed():
+        typer.echo(f"newsdigest: run failed: {state.message}", err=True)
+        raise typer.Exit(EXIT_RUN_FAILED)
+    if state.message and "failed" in state.message:
+        typer.echo(f"warning: {state.message}", err=True)
+
+
+def _guard_prefect() -> None:
+    """Prefect's temporary server (no PREFECT_API_URL) must not outlive this command, also
+    when it is killed: SIGTERM exits normally through ``main``'s handler (Prefect stops the
+    server at exit), and a small watchdog stops the server when this process dies of anything
+    else (SIGKILL)."""
+    from prefect.settings import PREFECT_API_URL
+
+    if PREFECT_API_URL.value():
+        return  # a real server: nothing temporary to clean up
+    from flows.prefect_guard import watch_ephemeral_server
+
+    watch_ephemeral_server()
 
 
 def _print_digest(digest: dict) -> None:
+    if digest.get("sent_earlier"):
+        typer.echo(f"emailed {digest['sent_earlier']} digest(s) of earlier runs")
     if digest.get("email_error"):
-        typer.echo(f"email not sent: {digest['email_error']}", err=True)
+        typer.echo(
+            f"email not sent: {digest['email_error']} (the digest is kept and sent by the "
+            "next run)",
+            err=True,
+        )
     elif digest.get("emailed"):
         typer.echo(f"emailed to {digest['emailed']} recipients")
     if digest.get("notify_error"):
@@ -209,12 +277,18 @@ def ingest(source: SourceOpt = None, db: DbOpt = None) -> None:
     db_url = _db(db)
     _check_sources(source)
     _check_db(db_url)
+    _check_run_settings()
     from flows.pipeline import ingest as ingest_flow
     from flows.progress import fetch_progress
+    from flows.runners import make_task_runner
 
+    _guard_prefect()
     with fetch_progress():
-        report = ingest_flow(sources=source)
-    _print_report(asdict(report))
+        state = ingest_flow.with_options(task_runner=make_task_runner(_settings()))(
+            sources=source, return_state=True
+        )
+    _print_report(asdict(_finished(state)))
+    _exit_for(state)
 
 
 @app.command()
@@ -236,26 +310,45 @@ def digest(
     out_dir = out or _settings().out_dir
     _check_out_dir(out_dir)
     _check_db(db_url)
-    _check_delivery()
+    _check_run_settings()
     from flows.pipeline import make_digest
 
-    result = make_digest(
+    _guard_prefect()
+    state = make_digest(
         out_dir=str(out_dir),
         since_hours=window.total_seconds() / 3600 if window else None,
+        return_state=True,
     )
-    _print_digest(asdict(result))
+    _print_digest(asdict(_finished(state)))
+    _exit_for(state)
+
+
+SERVE_DEPLOYMENT = "serve"
+WORKER_DEPLOYMENT = "daily"
 
 
 @app.command()
 def serve(
     cron: Annotated[str, typer.Option(help="When to run (cron syntax).")] = "0 6 * * *",
     timezone: Annotated[str, typer.Option(help="Time zone of the cron expression.")] = "UTC",
-    name: Annotated[str, typer.Option(help="Deployment name.")] = "daily",
+    name: Annotated[
+        str,
+        typer.Option(help="Deployment name (not 'daily': that is deploy/prefect.yaml's)."),
+    ] = SERVE_DEPLOYMENT,
 ) -> None:
     """Serve the scheduled daily_digest deployment from this process (needs a Prefect server).
 
+    Registers daily_digest/serve, beside (never over) the work-pool deployment
+    daily_digest/daily of deploy/prefect.yaml.
+
     Example: PREFECT_API_URL=http://127.0.0.1:4200/api newsdigest serve --cron "0 6 * * *"
     """
+    if name == WORKER_DEPLOYMENT:
+        raise UserError(
+            f"--name {name!r} is the work-pool deployment of deploy/prefect.yaml: "
+            "serving it would overwrite its work pool and concurrency limit; choose another name"
+        )
+    _check_run_settings()
     from prefect.schedules import Cron
 
     from flows.pipeline import daily_digest
@@ -264,19 +357,59 @@ def serve(
 
 
 @sources_app.callback()
-def sources_main(ctx: typer.Context, db: DbOpt = None) -> None:
-    """Without a subcommand: the stored sources, one a line (kind, key, name, tags)."""
+def sources(ctx: typer.Context, db: DbOpt = None) -> None:
+    """Each source (configured or stored) with its health: status, last success,
+    consecutive failures, next attempt, last error.
+
+    Example: newsdigest sources --db sqlite:///newsdigest.db
+    """
     if ctx.invoked_subcommand is not None:
         return
-    from storage import repo
+    from storage import health
     from storage.engine import session
 
     db_url = _db(db)
     _check_db(db_url)
+    settings = _settings()
     with session(db_url) as s:
-        for row in repo.all_sources(s):
-            tags = ", ".join(repo.source_tags(row))
-            typer.echo(f"{row.kind}\t{row.key}\t{row.name or ''}" + (f"\t[{tags}]" if tags else ""))
+        rows = health.list_health(s)
+    known = {h.key for h in rows}
+    configured = []
+    if settings.sources_file:
+        from flows.sources.config import load_sources_file
+
+        try:
+            configured = list(load_sources_file(settings.sources_file))
+        except Exception as exc:
+            typer.echo(f"warning: cannot read the sources file: {exc}", err=True)
+    for spec in configured:
+        if spec.key not in known:
+            rows.append(health.Health(spec.key, spec.kind, spec.name, None, None, 0, None, None))
+    if not rows:
+        typer.echo("no sources yet: run `newsdigest run --source S` or set NEWSDIGEST_SOURCES_FILE")
+        return
+
+    def when(value) -> str:
+        return f"{value:%Y-%m-%d %H:%M}" if value else "-"
+
+    header = ("STATUS", "FAILS", "LAST SUCCESS", "NEXT ATTEMPT", "SOURCE", "LAST ERROR")
+    table = [header]
+    for h in rows:
+        status = h.status(settings.source_max_failures)
+        table.append(
+            (
+                status,
+                str(h.consecutive_failures),
+                when(h.last_success_at),
+                when(h.next_attempt_at) if status != "suspended" else "after enable",
+                h.key,
+                h.last_error or "",
+            )
+        )
+    widths = [max(len(r[i]) for r in table) for i in range(4)]
+    for r in table:
+        cells = [r[i].ljust(widths[i]) for i in range(4)]
+        typer.echo("  ".join([*cells, r[4], r[5]]).rstrip())
 
 
 @sources_app.command("export")
@@ -310,6 +443,37 @@ def sources_export(
     except OSError as exc:
         raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
     typer.echo(f"{len(feeds)} feeds written to {out}", err=True)
+
+
+@sources_app.command("enable")
+def sources_enable(
+    name: Annotated[
+        str | None, typer.Argument(help="The source's key (path or URL) or name.")
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every failing source.")] = False,
+    db: DbOpt = None,
+) -> None:
+    """Clear a source's failures, so the next run tries it again (after a fix).
+
+    Example: newsdigest sources enable https://example.com/feed.xml
+    """
+    from storage import health
+    from storage.engine import session
+
+    if not name and not all_:
+        raise UserError("name a source (its URL, path or name), or give --all")
+    db_url = _db(db)
+    _check_db(db_url)
+    with session(db_url) as s:
+        keys = health.enable(s, name, everything=all_)
+    if not keys:
+        raise UserError(
+            f"no source {name!r} is stored: see `newsdigest sources` for the names"
+            if name
+            else "no source is failing"
+        )
+    for key in keys:
+        typer.echo(f"enabled: {key}")
 
 
 def _jsonl(rows) -> None:

@@ -41,7 +41,7 @@ from flows import workers
 from flows.sources.base import ItemError, LoadResult
 from storage import repo
 from storage.engine import as_utc
-from storage.models import StoryRow, utcnow
+from storage.models import DigestRow, StoryRow, utcnow
 
 log = logging.getLogger("newsdigest")
 
@@ -57,6 +57,11 @@ class IngestReport:
     skipped: int = 0
     errors: list[str] = field(default_factory=list)
     per_source: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Source health of the run: sources that worked, failed (key -> reason), or were not tried
+    # because they failed too often or are backing off (key -> reason).
+    ok_sources: int = 0
+    failed_sources: dict[str, str] = field(default_factory=dict)
+    held_sources: dict[str, str] = field(default_factory=dict)
 
     def line(self) -> str:
         return (
@@ -68,7 +73,13 @@ class IngestReport:
         for k in ("new", "updated", "duplicate", "failed", "skipped"):
             setattr(self, k, getattr(self, k) + getattr(other, k))
         self.errors.extend(other.errors)
-        self.per_source.update(other.per_source)
+        for key, counts in other.per_source.items():
+            mine = self.per_source.setdefault(key, dict.fromkeys(counts, 0))
+            for k, v in counts.items():
+                mine[k] = mine.get(k, 0) + v
+        self.ok_sources += other.ok_sources
+        self.failed_sources.update(other.failed_sources)
+        self.held_sources.update(other.held_sources)
 
 
 def prepare_articles(loaded: LoadResult, default_outlet: str | None = None) -> LoadResult:
@@ -463,8 +474,8 @@ def write_digest(
 
 def record_digest(
     session: Session, view: DigestView, stories: Sequence[StoryRow], path: Path | None
-) -> None:
-    repo.record_digest(
+) -> DigestRow:
+    return repo.record_digest(
         session,
         stories,
         view.window_start,

@@ -29,6 +29,11 @@ class Source(SQLModel, table=True):
     tags: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     last_run_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    # Health (storage/health.py): the last success, the failures since, when to try again.
+    last_success_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    consecutive_failures: int = Field(default=0)
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    next_attempt_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
 
 class FetchState(SQLModel, table=True):
@@ -101,6 +106,13 @@ class DigestRow(SQLModel, table=True):
     window_end: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     story_count: int = 0
     path: str | None = Field(default=None, max_length=2048)
+    # Email delivery: "pending" (the message is kept in email_message until it is sent),
+    # "sent", or None when no email was asked for.
+    email_status: str | None = Field(default=None, max_length=16, index=True)
+    email_message: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    email_attempts: int = Field(default=0)
+    email_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    emailed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
 
 class DigestItem(SQLModel, table=True):

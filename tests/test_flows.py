@@ -13,10 +13,12 @@ from tests.debris import debris_in
 def _artifact_markdown(key: str) -> str | None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
 
-    with get_client(sync_client=True) as client:
+    with get_client(sync_client=True) as client:  # the latest version of the key
         found = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+            sort=ArtifactSort.CREATED_DESC,
         )
     return found[0].data if found else None
 
@@ -65,7 +67,7 @@ def test_daily_digest_flow_on_the_seeds(
 def test_email_failure_is_reported_and_the_digest_still_written(
     prefect_harness, settings_env, sqlite_url, seeds_dir, tmp_path
 ):
-    from flows.pipeline import daily_digest
+    from flows.pipeline import daily_digest, state_data
 
     settings_env(
         SMTP_HOST="127.0.0.1",
@@ -74,7 +76,12 @@ def test_email_failure_is_reported_and_the_digest_still_written(
         EMAIL_TO="reader@example.com",
         EMAIL_RETRY_DELAYS="[0]",
     )
-    result = daily_digest(sources=[str(seeds_dir)], db_url=sqlite_url, out_dir=str(tmp_path))
+    state = daily_digest(
+        sources=[str(seeds_dir)], db_url=sqlite_url, out_dir=str(tmp_path), return_state=True
+    )
+    assert state.is_failed() and "not emailed" in state.message
+    result = state_data(state)  # a Failed run still carries its result
     assert result["digest"]["stories"] == 1
     assert "127.0.0.1:1" in result["digest"]["email_error"]
+    assert result["digest"]["pending_emails"] == 1
     assert (tmp_path / "latest.md").exists()
