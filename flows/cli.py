@@ -101,7 +101,7 @@ def _db(db: str | None) -> str:
         get_settings.cache_clear()
     settings = _settings()
     if settings.database_url_block and not db:
-        from flows.secrets import SecretBlockError, resolve_database_url
+        from flows.secret_blocks import SecretBlockError, resolve_database_url
 
         try:
             return resolve_database_url(settings)

@@ -43,7 +43,7 @@ from flows.deliver import (
     send_notifications,
 )
 from flows.runners import DEFAULT_THREADS, make_task_runner
-from flows.secrets import resolve_database_url, smtp_password
+from flows.secret_blocks import resolve_database_url, smtp_password
 from flows.sources.base import ItemError, LoadResult
 from flows.sources.fetch import resume_fetching, stop_fetching
 from flows.sources.local import load_local
@@ -102,6 +102,7 @@ class DigestResult:
     notify_error: str | None = None
     pending_emails: int = 0  # digests still waiting to be emailed after this run
     sent_earlier: int = 0  # digests of earlier runs delivered by this one
+    kept_email: int | None = None  # the digest row whose email this run kept for sending
     groups: dict = field(default_factory=dict)
 
 
@@ -549,6 +550,7 @@ def digest_task(
             feed_max_entries=settings.feed_max_entries,
         )
         row = steps.record_digest(s, view, stories, path)
+        kept = None
         if settings.email_recipients and not view.story_count and not settings.email_empty:
             logger.info("nothing new: no email (NEWSDIGEST_EMAIL_EMPTY=1 sends one)")
         elif settings.email_recipients and row is not None:
@@ -556,6 +558,7 @@ def digest_task(
                 view, settings.email_from, settings.email_recipients, settings.email_unsubscribe
             )
             outbox.keep(s, row.id, message_to_text(msg))
+            kept = row.id
     _artifact(
         lambda: create_markdown_artifact(
             markdown=render_markdown(view),
@@ -569,7 +572,7 @@ def digest_task(
         view.story_count,
         len(view.stories),
     )
-    return DigestResult(path=str(path), stories=view.story_count), view
+    return DigestResult(path=str(path), stories=view.story_count, kept_email=kept), view
 
 
 @dataclass
@@ -630,9 +633,10 @@ def make_digest(
         delivery = run_task(send_email_task, db_url)
     except Exception as exc:  # the digest is written and kept as pending
         delivery = Delivery(error=_one_line(exc), pending=1)
-    # This run's digest is the newest pending one: when nothing is left pending, it was sent.
-    if delivery.pending == 0 and delivery.sent:
-        result.emailed = delivery.accepted[delivery.sent[-1]]
+    # This run's digest (when it has one to email: an empty digest is not mailed) and the
+    # kept digests of earlier runs.
+    if result.kept_email is not None and result.kept_email in delivery.sent:
+        result.emailed = delivery.accepted[result.kept_email]
         result.sent_earlier = len(delivery.sent) - 1
     else:
         result.sent_earlier = len(delivery.sent)

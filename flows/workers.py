@@ -33,6 +33,10 @@ class WorkerDied(RuntimeError):
 
 def processes(settings: Settings) -> int:
     """How many worker processes run the CPU-bound steps (1: none, in this process)."""
+    if multiprocessing.current_process().daemon:
+        # A Dask worker (or any pool worker) is daemonic and may not start processes: it is
+        # already one of many, so it extracts in itself.
+        return 1
     n = settings.extract_processes
     return max(1, n if n > 0 else (os.cpu_count() or 1))
 
