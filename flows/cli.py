@@ -229,7 +229,9 @@ def _exit_for(state) -> None:
     if state.is_failed():
         typer.echo(f"newsdigest: run failed: {state.message}", err=True)
         raise typer.Exit(EXIT_RUN_FAILED)
-    if state.message and "failed" in state.message:
+    # A partial failure names its sources ("2 of 23 sources failed: ...", "1 held back: ...");
+    # the counts of every run ("failed 0") are no warning.
+    if state.message and re.search(r"\bsources? failed:|\bheld back:", state.message):
         typer.echo(f"warning: {state.message}", err=True)
 
 

@@ -168,7 +168,21 @@ def test_partial_failure_exits_0_and_warns(
     )
     assert result.exit_code == 0, result.output
     assert "1 of 2 sources failed" in result.output and "typo" in result.output
+    assert "warning: " in result.output
     assert "new 5" in result.output
+
+
+def test_a_run_without_failures_is_no_warning(capsys):
+    from prefect.states import Completed
+
+    from flows.cli import _exit_for
+
+    _exit_for(Completed(message="new 5, updated 0, duplicate 0, failed 0, skipped 0; digest d.md"))
+    assert "warning" not in capsys.readouterr().err
+    _exit_for(Completed(message="new 5, failed 0; 1 of 2 sources failed: /tmp/typo (no such file)"))
+    assert "warning: " in capsys.readouterr().err
+    _exit_for(Completed(message="new 0, failed 0; 1 held back: https://x.example/feed"))
+    assert "warning: " in capsys.readouterr().err
 
 
 # --- email ------------------------------------------------------------------------------------
