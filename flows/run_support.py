@@ -50,14 +50,19 @@ def run_task(task_obj, *args, **kwargs):
     try:
         return task_obj(*args, **kwargs)
     except Exception as exc:
-        if not is_api_error(exc):
-            raise
-        get_run_logger().warning(
-            "Prefect API error around task %s (%s): running it without orchestration",
-            task_obj.name,
-            _one_line(exc),
-        )
-        return task_obj.fn(*args, **kwargs)
+        return _without_orchestration(exc, task_obj, *args, **kwargs)
+
+
+def _without_orchestration(exc: Exception, task_obj, *args, **kwargs):
+    """Re-raise ``exc`` unless it is a Prefect API error; then do the task's work here."""
+    if not is_api_error(exc):
+        raise exc
+    get_run_logger().warning(
+        "Prefect API error around task %s (%s): running it without orchestration",
+        task_obj.name,
+        _one_line(exc),
+    )
+    return task_obj.fn(*args, **kwargs)
 
 
 def _submit(task_obj, *args):
@@ -76,14 +81,7 @@ def _resolve(pending, task_obj, *args):
             raise pending
         return pending.result()
     except Exception as exc:
-        if not is_api_error(exc):
-            raise
-        get_run_logger().warning(
-            "Prefect API error on task %s (%s): running it without orchestration",
-            task_obj.name,
-            _one_line(exc),
-        )
-        return task_obj.fn(*args)
+        return _without_orchestration(exc, task_obj, *args)
 
 
 def _artifact(make: Callable[[], Any]) -> None:
