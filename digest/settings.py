@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     task_runner: Literal["default", "dask"] = "default"
     dask_address: str | None = None
     dask_workers: int = 2
+    # Where the per-host limits above hold: "local" (per process), "prefect" (across every
+    # process: Prefect global concurrency limits "newsdigest-host:<host>", and
+    # "newsdigest-host-rate:<host>" for the delay, whenever a Prefect API is configured), or
+    # "auto" ("prefect" with the dask task runner, else "local"). See deploy/README.md.
+    host_limits: Literal["auto", "local", "prefect"] = "auto"
 
     # Secrets from Prefect Secret blocks (names), instead of the variables above/below.
     database_url_block: str | None = None

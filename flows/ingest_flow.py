@@ -34,6 +34,7 @@ from flows.runners import DEFAULT_THREADS
 from flows.secret_blocks import resolve_database_url
 from flows.sources.base import ItemError, LoadResult
 from flows.sources.fetch import resume_fetching, stop_fetching
+from flows.sources.fetch.global_limits import bind_api, wants_global
 from flows.sources.local import load_local
 from flows.sources.spec import SourceSpec, classify
 from flows.sources.web import WebJob, load_web_urls, plan_web_source
@@ -118,6 +119,8 @@ def load_web_task(
     """Fetch a batch of feeds (or pages) of one or a few hosts. Per-request retries,
     robots.txt and per-host limits live in the shared client."""
     settings = settings or get_settings()
+    if wants_global(settings):
+        bind_api()  # this run's Prefect API holds the per-host limits (fetch threads read it)
     # A few feeds at a time per task: several tasks run at once, each feed's pages are fetched
     # in parallel, and the fetcher caps requests at max_concurrency anyway; more threads
     # would only queue for database connections.

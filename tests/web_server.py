@@ -44,6 +44,8 @@ class FixtureServer:
         self.routes: dict[str, Route] = {}
         self.hits: Counter[str] = Counter()
         self.requests: list[tuple[str, dict[str, str]]] = []
+        # (path, start, end) of every request, time.monotonic(): politeness tests.
+        self.timeline: list[tuple[str, float, float]] = []
         self.lock = threading.Lock()
         server = self
 
@@ -54,6 +56,14 @@ class FixtureServer:
                 pass
 
             def do_GET(self) -> None:
+                start = time.monotonic()
+                try:
+                    self._get()
+                finally:
+                    with server.lock:
+                        server.timeline.append((self.path, start, time.monotonic()))
+
+            def _get(self) -> None:
                 path = self.path.split("?", 1)[0]
                 with server.lock:
                     server.hits[path] += 1
@@ -124,6 +134,7 @@ class FixtureServer:
         with self.lock:
             self.hits.clear()
             self.requests.clear()
+            self.timeline.clear()
 
 
 def serve_outlets(srv: FixtureServer) -> dict[str, str]:

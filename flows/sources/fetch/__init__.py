@@ -28,7 +28,8 @@ The jobs, one module each: :mod:`.errors` (what a fetch returns or raises), :mod
 (which URLs and addresses may be fetched), :mod:`.deadline` (the request deadline and the
 run's stop), :mod:`.transport` (connecting to the checked address), :mod:`.body` (content
 types, bounded decompression, character sets), :mod:`.politeness` (per-host limits, robots.txt
-token, Retry-After) and :mod:`.client` (the :class:`Fetcher` and the one client per process).
+token, Retry-After), :mod:`.global_limits` (the per-host limits across processes, on Prefect)
+and :mod:`.client` (the :class:`Fetcher` and the one client per process).
 """
 
 # ``socket`` stays an attribute of this package: callers (tests) replace
@@ -69,6 +70,7 @@ from flows.sources.fetch.politeness import (
     MAX_CRAWL_DELAY_SECONDS,
     ROBOTS_MAX_BYTES,
     HostLimiter,
+    HostSlots,
     robots_token,
     user_agent,
 )
@@ -96,6 +98,7 @@ __all__ = [
     "GuardedBackend",
     "GuardedStream",
     "HostLimiter",
+    "HostSlots",
     "RequestStopped",
     "check_url",
     "classify_type",

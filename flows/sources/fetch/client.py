@@ -35,6 +35,7 @@ from flows.sources.fetch.politeness import (
     MAX_CRAWL_DELAY_SECONDS,
     ROBOTS_MAX_BYTES,
     HostLimiter,
+    HostSlots,
     retry_after_seconds,
     robots_token,
     user_agent,
@@ -49,7 +50,14 @@ REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 class Fetcher:
     """Thread-safe: one per process, shared by every task (see :func:`get_fetcher`)."""
 
-    def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        transport: httpx.BaseTransport | None = None,
+        limiter: HostSlots | None = None,
+    ) -> None:
+        """``limiter``: where the per-host limits are held (default: this process's own
+        :class:`HostLimiter`; :func:`get_fetcher` may give Prefect-wide limits)."""
         self.settings = settings
         headers = {
             "User-Agent": user_agent(settings),
@@ -71,7 +79,9 @@ class Fetcher:
             transport=transport or guarded_transport(settings),
             mounts=proxy_mounts(settings) if transport is None else None,
         )
-        self.hosts = HostLimiter(settings.per_host_concurrency, settings.per_host_delay_seconds)
+        self.hosts: HostSlots = limiter or HostLimiter(
+            settings.per_host_concurrency, settings.per_host_delay_seconds
+        )
         self._all = threading.BoundedSemaphore(max(1, settings.max_concurrency))
         self._robots: dict[str, Protego | None] = {}
         self._robots_errors: dict[str, str] = {}
@@ -81,6 +91,9 @@ class Fetcher:
 
     def close(self) -> None:
         self.client.close()
+        close_limits = getattr(self.hosts, "close", None)
+        if close_limits is not None:
+            close_limits()
 
     # robots.txt ----------------------------------------------------------------------
 
@@ -358,6 +371,8 @@ def _settings_key(settings: Settings) -> tuple:
             "per_host_concurrency",
             "per_host_delay_seconds",
             "max_concurrency",
+            "host_limits",
+            "task_runner",
         )
     )
 
@@ -370,7 +385,10 @@ def get_fetcher(settings: Settings) -> Fetcher:
         if _fetcher is None or _fetcher_key != key:
             if _fetcher is not None:
                 _fetcher.close()
-            _fetcher, _fetcher_key = Fetcher(settings), key
+            from flows.sources.fetch.global_limits import make_host_limiter
+
+            _fetcher = Fetcher(settings, limiter=make_host_limiter(settings))
+            _fetcher_key = key
         return _fetcher
 
 

@@ -7,8 +7,9 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
+from typing import Protocol
 
 from digest.settings import Settings
 
@@ -22,6 +23,15 @@ class _HostState:
         self.lock = threading.Lock()
         self.next_at = 0.0
         self.delay: float | None = None  # from robots.txt, once known
+
+
+class HostSlots(Protocol):
+    """Where per-host limits are held: :class:`HostLimiter` (this process) or
+    :class:`~flows.sources.fetch.global_limits.PrefectHostLimits` (every process)."""
+
+    def slot(self, host: str) -> AbstractContextManager[None]: ...
+
+    def set_delay(self, host: str, delay: float) -> None: ...
 
 
 class HostLimiter:
