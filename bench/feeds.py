@@ -11,44 +11,27 @@ same run, one feed per task (the layout before batching).
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+from farm import count_articles, feed_farm, fresh_run
 
 
-def run_once(opml: Path, feeds_per_task: int, workdir: Path) -> dict:
-    from digest.settings import get_settings
+def run_once(opml, feeds_per_task: int, workdir) -> dict:
     from flows.pipeline import ingest
-    from flows.sources.fetch import reset_fetcher
-    from storage import repo
-    from storage.engine import session
     from tests.feed_farm import count_task_runs
 
-    os.environ["NEWSDIGEST_FEEDS_PER_TASK"] = str(feeds_per_task)
-    get_settings.cache_clear()
-    reset_fetcher()
-    db = f"sqlite:///{workdir / f'feeds-{feeds_per_task}.db'}"
+    db = fresh_run(
+        workdir, f"feeds-{feeds_per_task}", NEWSDIGEST_FEEDS_PER_TASK=str(feeds_per_task)
+    )
     started = time.perf_counter()
     state = ingest(sources=[str(opml)], db_url=db, return_state=True)
     elapsed = time.perf_counter() - started
     report = state.result(raise_on_failure=False)
     tasks = count_task_runs(state.state_details.flow_run_id)
-    with session(db) as s:
-        stored = repo.count_articles(s)
     return {
         "state": state.type.value,
         "seconds": elapsed,
-        "stored": stored,
+        "stored": count_articles(db),
         "failed sources": len(report.failed_sources) if hasattr(report, "failed_sources") else "?",
         "task runs": sum(tasks.values()),
         "by task": tasks,
@@ -62,32 +45,21 @@ def main() -> None:
     parser.add_argument("--no-baseline", action="store_true")
     args = parser.parse_args()
 
-    from tests.feed_farm import serve_feeds
-    from tests.web_server import FixtureServer
-
-    os.environ.update(
-        NEWSDIGEST_ALLOW_PRIVATE_HOSTS="1",
-        NEWSDIGEST_PER_HOST_DELAY_SECONDS="0",
-        NEWSDIGEST_PER_HOST_CONCURRENCY="8",
-        NEWSDIGEST_HTTP_RETRIES="1",
-    )
-    with tempfile.TemporaryDirectory(prefix="newsdigest-feeds-") as tmp:
-        os.environ.setdefault("PREFECT_HOME", str(Path(tmp) / "prefect"))
-        server = FixtureServer().start()
-        try:
-            opml = serve_feeds(server, args.feeds, Path(tmp))
-            layouts = [args.per_task] + ([] if args.no_baseline else [1])
-            for per_task in layouts:
-                r = run_once(opml, per_task, Path(tmp))
-                label = f"{per_task} feed{'s' if per_task > 1 else ''} per task"
-                print(
-                    f"{args.feeds} feeds, {label}: {r['state']} in {r['seconds']:.0f} s, "
-                    f"{r['stored']} articles stored, {r['failed sources']} sources failed, "
-                    f"{r['task runs']} Prefect task runs {r['by task']}",
-                    flush=True,
-                )
-        finally:
-            server.stop()
+    with feed_farm(args.feeds, "newsdigest-feeds-", NEWSDIGEST_HTTP_RETRIES="1") as (
+        opml,
+        tmp,
+        _,
+    ):
+        layouts = [args.per_task] + ([] if args.no_baseline else [1])
+        for per_task in layouts:
+            r = run_once(opml, per_task, tmp)
+            label = f"{per_task} feed{'s' if per_task > 1 else ''} per task"
+            print(
+                f"{args.feeds} feeds, {label}: {r['state']} in {r['seconds']:.0f} s, "
+                f"{r['stored']} articles stored, {r['failed sources']} sources failed, "
+                f"{r['task runs']} Prefect task runs {r['by task']}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import pytest
 from digest.settings import Settings
 from flows.sources.fetch import Fetcher, HostLimiter, reset_fetcher
 from flows.sources.fetch.global_limits import (
+    API_RETRY_PAUSES,
     PrefectHostLimits,
     limit_names,
     make_host_limiter,
@@ -114,19 +115,32 @@ def test_the_default_runner_keeps_local_limits_dask_or_prefect_take_global_ones(
     )
 
 
-@pytest.mark.parametrize("api", ["closed port", "answers errors"])
-def test_an_unusable_prefect_api_degrades_to_local_limits_with_one_warning(api):
-    """The API down (nothing listening) or broken (404 to everything): every request is still
-    fetched, one warning says so, the API is not asked again for each request, and the
-    process's own limits still hold (no overlap with concurrency 1)."""
+@pytest.mark.parametrize("api", ["closed port", "answers errors", "never answers"])
+def test_an_unusable_prefect_api_degrades_to_local_limits_with_one_warning(api, monkeypatch):
+    """The API down (nothing listening), broken (404 to everything) or hung (connections
+    accepted, never answered): every request is still fetched, one warning says so, the API
+    is not asked again for each request, and the process's own limits still hold (no overlap
+    with concurrency 1)."""
+    from flows.sources.fetch import global_limits
+
+    monkeypatch.setattr(global_limits, "API_TIMEOUT_SECONDS", 1.0)
     srv = FixtureServer().start()
     broken = FixtureServer().start() if api == "answers errors" else None
+    hung = socket.socket() if api == "never answers" else None
+    if hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(64)  # the kernel accepts; nobody reads or answers
     try:
         urls = _pages(srv, 6)
         for path in list(srv.routes):
             if path.startswith("/page/"):
                 srv.routes[path].delay = 0.05
-        api_url = f"{broken.base}/api" if broken else f"http://127.0.0.1:{_closed_port()}/api"
+        if broken:
+            api_url = f"{broken.base}/api"
+        elif hung:
+            api_url = f"http://127.0.0.1:{hung.getsockname()[1]}/api"
+        else:
+            api_url = f"http://127.0.0.1:{_closed_port()}/api"
         settings = _settings(host_limits="prefect")
         limits = PrefectHostLimits(settings, api_url=api_url)
         fetcher = Fetcher(settings, limiter=limits)
@@ -146,13 +160,16 @@ def test_an_unusable_prefect_api_degrades_to_local_limits_with_one_warning(api):
         srv.stop()
         if broken:
             broken.stop()
+        if hung:
+            hung.close()
     assert errors == []
     assert {p for p, _, _ in srv.timeline} >= {f"/page/{i}" for i in range(6)}
     warnings = [r for r in records if r.levelno == logging.WARNING]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
     assert "own limits" in warnings[0].getMessage() and api_url in warnings[0].getMessage()
-    assert limits.api_calls <= 2  # one attempt (robots.txt's request), not one per request
-    assert elapsed < 15
+    # One call (robots.txt's request, with its retries), not one per request.
+    assert limits.api_calls <= len(API_RETRY_PAUSES) + 1
+    assert elapsed < 10
     assert max_overlap(srv.timeline) == 1
 
 

@@ -20,7 +20,7 @@ The process's own :class:`HostLimiter` stays in front (a request waits for it fi
 nothing is looser than before. When the Prefect API cannot be reached or answers an error,
 the process warns once and goes on with its own limits, asking the API again after
 ``API_RETRY_SECONDS``; a request never fails or hangs because of the API (each call is cut
-at ``API_TIMEOUT_SECONDS``, one client retry).
+at ``API_TIMEOUT_SECONDS``, transient errors tried again after ``API_RETRY_PAUSES``).
 
 The Prefect API used is the one of the task that fetches (:func:`bind_api`, called by the
 load task in its run context: Dask workers receive the flow's settings with the task, and the
@@ -45,14 +45,22 @@ log = logging.getLogger("newsdigest.fetch")
 CONCURRENCY_PREFIX = "newsdigest-host:"
 RATE_PREFIX = "newsdigest-host-rate:"
 API_TIMEOUT_SECONDS = 10.0
-API_CLIENT_RETRIES = 1
+# A busy server answers 503 (e.g. its SQLite database locked), 502/504 through a proxy, or
+# drops a connection: each call is tried again after these pauses before giving up.
+API_RETRY_PAUSES = (0.2, 0.5, 1.0, 2.0)
+TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
 # After the API failed, this process uses its own limits only for this long.
 API_RETRY_SECONDS = 60.0
 # Prefect's lease bounds (a lease outlives a request: requests end at their deadline).
 MIN_LEASE_SECONDS = 60.0
 LEASE_MARGIN_SECONDS = 30.0
-# Waiting for a busy limit: the server's Retry-After, within these bounds.
+# Waiting for a full limit (HTTP 423): the server's Retry-After, within bounds. Its value
+# for a concurrency limit follows the slots' average occupancy (2 s until learnt, far longer
+# than a request), so a full host limit is asked again at least every CONCURRENCY_POLL_SECONDS
+# (one thread per host and process asks). A rate limit is never asked sooner than its delay:
+# a denied attempt restarts the server's decay clock.
 MIN_WAIT_SECONDS = 0.05
+CONCURRENCY_POLL_SECONDS = 0.25
 MAX_WAIT_SECONDS = 5.0
 
 _bound_api: str | None = None
@@ -98,11 +106,8 @@ def make_host_limiter(settings: Settings):
     return HostLimiter(settings.per_host_concurrency, settings.per_host_delay_seconds)
 
 
-class _Locked(Exception):
-    """The limit is full (HTTP 423): wait this long and ask again."""
-
-    def __init__(self, wait: float) -> None:
-        self.wait = wait
+class _ApiDown(Exception):
+    """The API failed a moment ago (this process uses its own limits for a while)."""
 
 
 class PrefectHostLimits:
@@ -122,6 +127,13 @@ class PrefectHostLimits:
         self._ensured: dict[tuple[str, str], float] = {}  # (api, host) -> delay ensured
         self._clients: dict[str, tuple[Any, Any]] = {}  # api -> (client, settings context)
         self._lock = threading.Lock()
+        # One acquisition in flight per host in this process (as Prefect's own concurrency
+        # service does): the others wait here, not in the server's queue.
+        self._host_locks: dict[str, threading.Lock] = {}
+        # One API call at a time from this process: a server on SQLite answers concurrent
+        # writes slowly, then 503 (measured: 8 threads at once, 0.7 s a call instead of 20 ms).
+        self._api_lock = threading.Lock()
+        self._connected = False
         self._down_until = 0.0
         self._warned = False
         self.api_calls = 0  # for tests and the bench
@@ -173,7 +185,7 @@ class PrefectHostLimits:
         settings = base.settings.copy_with_update(
             updates={
                 PREFECT_API_URL: api,
-                PREFECT_CLIENT_MAX_RETRIES: API_CLIENT_RETRIES,
+                PREFECT_CLIENT_MAX_RETRIES: 0,  # retried here, with short pauses
                 PREFECT_API_REQUEST_TIMEOUT: API_TIMEOUT_SECONDS,
             }
         )
@@ -197,9 +209,11 @@ class PrefectHostLimits:
             return None
         conc, rate = limit_names(host)
         lease_id = None
+        with self._lock:
+            host_lock = self._host_locks.setdefault(host, threading.Lock())
         try:
             client, context = self._client(api)
-            with context():
+            with host_lock, context():
                 delay = self._ensure(client, api, host)
                 response = self._take(
                     lambda: client.increment_concurrency_slots_with_lease(
@@ -207,7 +221,9 @@ class PrefectHostLimits:
                         slots=1,
                         mode="concurrency",
                         lease_duration=self.lease_seconds,
-                    )
+                    ),
+                    MIN_WAIT_SECONDS,
+                    CONCURRENCY_POLL_SECONDS,
                 )
                 data = response.json()
                 lease_id = data.get("lease_id") if data.get("limits") else None
@@ -215,27 +231,59 @@ class PrefectHostLimits:
                     self._take(
                         lambda: client.increment_concurrency_slots(
                             names=[rate], slots=1, mode="rate_limit"
-                        )
+                        ),
+                        delay,
+                        max(MAX_WAIT_SECONDS, 2 * delay),
                     )
             return (api, lease_id, host) if lease_id else None
         except RequestStopped:
             if lease_id:
                 self._release(api, lease_id, host)
             raise
+        except _ApiDown:
+            return None
         except Exception as exc:
             if lease_id:
                 self._release(api, lease_id, host)
             self._degrade(api, exc)
             return None
 
-    def _take(self, call):
-        """One acquisition, waiting while the limit is full (HTTP 423 + Retry-After)."""
+    def _call(self, call):
+        """One API call, tried again after a transient error (see ``API_RETRY_PAUSES``)."""
+        import httpx
+        from prefect.exceptions import PrefectHTTPStatusError
+
+        for pause in (*API_RETRY_PAUSES, None):
+            try:
+                with self._api_lock:
+                    if time.monotonic() < self._down_until:
+                        raise _ApiDown()  # another thread just found the API failing
+                    self.api_calls += 1
+                    result = call()
+                self._connected = True
+                return result
+            except PrefectHTTPStatusError as exc:
+                if exc.response.status_code not in TRANSIENT_STATUSES or pause is None:
+                    raise
+            except httpx.TimeoutException:
+                raise  # no answer within API_TIMEOUT_SECONDS: not worth waiting again
+            except httpx.TransportError as exc:
+                # Nothing listening where it never answered: a wrong URL, not a restart.
+                never = isinstance(exc, httpx.ConnectError) and not self._connected
+                if pause is None or never:
+                    raise
+            if stop_wait(pause):
+                raise RequestStopped() from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _take(self, call, low: float, high: float):
+        """One acquisition, waiting while the limit is full (HTTP 423 + Retry-After, kept
+        within ``low`` and ``high`` seconds)."""
         from prefect.exceptions import PrefectHTTPStatusError
 
         while True:
             try:
-                self.api_calls += 1
-                return call()
+                return self._call(call)
             except PrefectHTTPStatusError as exc:
                 if exc.response.status_code != 423:
                     raise
@@ -243,16 +291,17 @@ class PrefectHostLimits:
                     wait = float(exc.response.headers.get("Retry-After", "1"))
                 except ValueError:
                     wait = 1.0
-                if stop_wait(min(MAX_WAIT_SECONDS, max(MIN_WAIT_SECONDS, wait))):
+                if stop_wait(min(high, max(low, wait))):
                     raise RequestStopped() from None
 
     def _release(self, api: str, lease_id: str, host: str) -> None:
         try:
             client, context = self._client(api)
             with context():
-                self.api_calls += 1
-                client.release_concurrency_slots_with_lease(lease_id)
-        except Exception as exc:  # the lease expires on the server by itself
+                self._call(lambda: client.release_concurrency_slots_with_lease(lease_id))
+        except _ApiDown:
+            pass  # the lease expires on the server by itself
+        except Exception as exc:
             self._degrade(api, exc)
 
     def _ensure(self, client, api: str, host: str) -> float:
@@ -276,28 +325,25 @@ class PrefectHostLimits:
         )
         from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
-        self.api_calls += 1
         try:
-            have = client.read_global_concurrency_limit_by_name(name)
+            have = self._call(lambda: client.read_global_concurrency_limit_by_name(name))
         except ObjectNotFound:
+            create = GlobalConcurrencyLimitCreate(
+                name=name, limit=limit, slot_decay_per_second=decay
+            )
             try:
-                self.api_calls += 1
-                client.create_global_concurrency_limit(
-                    GlobalConcurrencyLimitCreate(
-                        name=name, limit=limit, slot_decay_per_second=decay
-                    )
-                )
+                self._call(lambda: client.create_global_concurrency_limit(create))
                 return
             except ObjectAlreadyExists:  # another process created it just now
-                have = client.read_global_concurrency_limit_by_name(name)
+                have = self._call(lambda: client.read_global_concurrency_limit_by_name(name))
         update: dict[str, Any] = {}
         if have.limit > limit:
             update["limit"] = limit
         if decay > 0 and not 0 < have.slot_decay_per_second <= decay:
             update["slot_decay_per_second"] = decay
         if update:
-            self.api_calls += 1
-            client.update_global_concurrency_limit(name, GlobalConcurrencyLimitUpdate(**update))
+            change = GlobalConcurrencyLimitUpdate(**update)
+            self._call(lambda: client.update_global_concurrency_limit(name, change))
 
     def _degrade(self, api: str, exc: BaseException) -> None:
         self._down_until = time.monotonic() + API_RETRY_SECONDS
