@@ -64,6 +64,7 @@ CONCURRENCY_POLL_SECONDS = 0.25
 MAX_WAIT_SECONDS = 5.0
 
 _bound_api: str | None = None
+_warned_unbound = False
 
 
 def bind_api(url: str | None = None) -> str | None:
@@ -75,9 +76,25 @@ def bind_api(url: str | None = None) -> str | None:
             from prefect.settings import get_current_settings
 
             url = get_current_settings().api.url
+            if not url:
+                # No server configured: Prefect's temporary server of this process, if
+                # one runs (its database is PREFECT_HOME's, shared by the processes).
+                from prefect.server.api.server import SubprocessASGIServer
+
+                temporary = SubprocessASGIServer._instances.get(None)
+                if temporary is not None and temporary.running:
+                    url = temporary.api_url
         except Exception:  # no Prefect settings: local limits only
             url = None
     _bound_api = url or None
+    if _bound_api is None:
+        global _warned_unbound
+        if not _warned_unbound:
+            _warned_unbound = True
+            _warn(
+                "per-host limits hold per process only: no Prefect server is configured "
+                "(PREFECT_API_URL) for the limits across processes (NEWSDIGEST_HOST_LIMITS)"
+            )
     return _bound_api
 
 
