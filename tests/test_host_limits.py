@@ -294,3 +294,38 @@ def test_dask_workers_share_each_hosts_limits(
     finally:
         srv.stop()
         reset_fetcher()
+
+
+def test_a_stricter_limit_on_the_server_is_kept_a_looser_one_tightened(prefect_harness):
+    """An operator's `prefect gcl update` that makes a host stricter survives the next run;
+    a limit looser than the settings is tightened to them."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.settings import PREFECT_API_URL
+
+    srv = FixtureServer().start()
+    try:
+        urls = _pages(srv, 2)
+        conc, rate = limit_names(srv.base.removeprefix("http://"))
+        with get_client(sync_client=True) as client:
+            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=conc, limit=5))
+            client.create_global_concurrency_limit(
+                GlobalConcurrencyLimitCreate(name=rate, limit=1, slot_decay_per_second=0.5)
+            )
+        settings = _settings(
+            host_limits="prefect", per_host_concurrency=2, per_host_delay_seconds=0.1
+        )
+        fetcher = Fetcher(settings, limiter=PrefectHostLimits(settings, PREFECT_API_URL.value()))
+        for url in urls:
+            fetcher.get(url)
+        fetcher.close()
+        with get_client(sync_client=True) as client:
+            c = client.read_global_concurrency_limit_by_name(conc)
+            r = client.read_global_concurrency_limit_by_name(rate)
+    finally:
+        srv.stop()
+    assert c.limit == 2  # 5 was looser than the settings' 2
+    assert r.slot_decay_per_second == pytest.approx(0.5)  # 2 s apart: stricter than 0.1 s
+    # the stricter delay was obeyed: robots.txt and two pages, 2 s apart
+    gaps = start_gaps(srv.timeline)
+    assert len(gaps) == 2 and min(gaps) >= 2 - LATENCY_TOLERANCE, gaps
