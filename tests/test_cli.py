@@ -12,6 +12,13 @@ from typer.testing import CliRunner
 from flows.cli import app, parse_duration
 
 ROOT = Path(__file__).resolve().parent.parent
+# Prefect sets up its console log handler on the sys.stderr of the moment when prefect.main is
+# first imported. Imported inside runner.invoke (the CLI imports flows lazily), the handler
+# keeps the runner's captured stream, closed after that invoke, and every later log line
+# fails (RecursionError in the next invoke): a test run alone failed, passing only after
+# another test had imported Prefect. Set it up here, outside any invoke.
+import prefect.main  # noqa: E402, F401
+
 runner = CliRunner()
 
 
