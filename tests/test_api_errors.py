@@ -33,11 +33,27 @@ def _ingest_through(proxy: FlakyApiProxy, server, settings_env, db_url, tmp_path
     opml = serve_feeds(server, FEEDS, tmp_path)
     settings_env(ALLOW_PRIVATE_HOSTS="1", PER_HOST_DELAY_SECONDS="0", FEEDS_PER_TASK="5")
     reset_fetcher()
+    _drain_prefect_workers()
     try:
         with temporary_settings(updates={PREFECT_API_URL: proxy.api_url}):
-            return ingest(sources=[str(opml)], db_url=db_url, return_state=True)
+            try:
+                return ingest(sources=[str(opml)], db_url=db_url, return_state=True)
+            finally:
+                _drain_prefect_workers()
     finally:
         proxy.stop()
+
+
+def _drain_prefect_workers() -> None:
+    """Prefect's events and API log workers are one per process, bound to the API URL of the
+    moment they start: stop them before and after the run through the proxy, so the run's
+    own go through the proxy and later tests get new ones bound to the test server (a worker
+    left bound to the stopped proxy lost every later test's task-run events)."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (EventsWorker, APILogWorker):
+        worker.drain_all(timeout=30)
 
 
 def _proxy(rules: list[Rule]) -> FlakyApiProxy:
