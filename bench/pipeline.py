@@ -473,11 +473,15 @@ class Stages:
 
 
 class MemoryPeak:
-    """Peak resident memory of this process plus its children (one process tree excluded)."""
+    """Peak resident memory (RSS) of this process plus all its children, sampled every 0.2 s
+    (one process tree excluded: the page server). The children are Prefect's temporary server
+    and the extraction worker processes; ``parts`` is the split of the peak sample by kind."""
 
     def __init__(self, exclude: set[int]) -> None:
         self.exclude = exclude
         self.peak = 0
+        self.parts: dict[str, int] = {}
+        self.peak_at = 0.0  # perf_counter() of the peak sample
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -494,11 +498,26 @@ class MemoryPeak:
         while not self._stop.wait(0.2):
             self.sample()
 
+    @staticmethod
+    def _kind(proc, me) -> str:
+        if proc.pid == me.pid:
+            return "flow process"
+        try:
+            cmd = " ".join(proc.cmdline())
+        except Exception:
+            return "other"
+        if "prefect" in cmd or "uvicorn" in cmd:
+            return "Prefect server"
+        if "multiprocessing" in cmd:
+            return "worker processes"
+        return "other"
+
     def sample(self) -> None:
         import psutil
 
         me = psutil.Process()
         total = 0
+        parts: Counter[str] = Counter()
         skip: set[int] = set()
         for pid in self.exclude:
             with contextlib.suppress(psutil.Error):
@@ -507,8 +526,13 @@ class MemoryPeak:
             if proc.pid in skip:
                 continue
             with contextlib.suppress(psutil.Error):
-                total += proc.memory_info().rss
-        self.peak = max(self.peak, total)
+                rss = proc.memory_info().rss
+                total += rss
+                parts[self._kind(proc, me)] += rss
+        if total > self.peak:
+            self.peak = total
+            self.parts = dict(parts)
+            self.peak_at = time.perf_counter()
 
 
 def plain_loop(feeds: list[str], db_path: Path) -> tuple[float, int]:
@@ -578,6 +602,8 @@ class Result:
     task_runs: int
     second_task_runs: int
     memory: int
+    memory_parts: dict[str, int]
+    memory_when: str
     stages: dict[str, tuple[float, float, int]]
     requests: dict[str, int]
     second_requests: dict[str, int]
@@ -585,6 +611,14 @@ class Result:
 
 
 STAGES = ["fetch", "extract", "clean and enrich", "store", "group", "summarize", "publish"]
+
+
+def _digest_steps():
+    try:
+        from flows import digest_steps
+    except ImportError:  # before the split: everything in flows.steps
+        from flows import steps as digest_steps
+    return digest_steps
 
 
 def instrument() -> Stages:
@@ -601,7 +635,8 @@ def instrument() -> Stages:
     st.wrap(steps, "prepare_articles", "clean and enrich")
     st.wrap(steps, "store_loaded", "store")
     st.wrap(steps, "group_new_articles", "group")
-    st.wrap(steps, "summarize_story", "summarize")
+    # build_digest calls summarize_story in the module it lives in
+    st.wrap(_digest_steps(), "summarize_story", "summarize")
     st.wrap(steps, "build_digest", "digest")
     st.wrap(steps, "write_digest", "publish")
     st.wrap(steps, "record_digest", "publish")
@@ -649,6 +684,12 @@ def run_size(n: int, texts: list[Text], templates: list[str], args) -> Result:
                     for name in [*STAGES, "digest"]
                 }
                 ingest = st.last.get("store", t0) - t0
+                peak_during = [
+                    name
+                    for name in [*STAGES, "digest"]
+                    if st.first.get(name, 1e300) <= mem.peak_at <= st.last.get(name, -1.0)
+                ]
+                peak_when = f"{mem.peak_at - t0:.0f} s in, during {', '.join(peak_during) or '-'}"
                 # The same run again: nothing changed on the server.
                 st.unpatch()
                 st2 = instrument()
@@ -680,6 +721,8 @@ def run_size(n: int, texts: list[Text], templates: list[str], args) -> Result:
         task_runs=task_runs,
         second_task_runs=second_task_runs,
         memory=mem.peak,
+        memory_parts=mem.parts,
+        memory_when=peak_when,
         stages=stages,
         requests=requests,
         second_requests=second_requests,
@@ -707,7 +750,9 @@ def report(r: Result) -> None:
     )
     print(
         f"  Prefect task runs: {r.task_runs}; peak memory {r.memory / 2**20:.0f} MB "
-        f"(this process and its children, the page server excepted)"
+        f"(RSS of this process and its children, the page server excepted: "
+        + ", ".join(f"{k} {v / 2**20:.0f}" for k, v in sorted(r.memory_parts.items()))
+        + f"; at {r.memory_when})"
     )
     print(f"  requests: {dict(sorted(r.requests.items()))}")
     print(

@@ -14,6 +14,7 @@ them all in-process. A job fetches with the shared client of :mod:`flows.sources
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -37,9 +38,11 @@ from flows.sources.feeds import (
     read_url_list,
 )
 from flows.sources.fetch import FetchError, FetchResult, decode_body, get_fetcher, meta_charset
+from flows.sources.fetch.robots import CachedRobots
 from flows.sources.spec import SourceSpec
 from storage import repo
 from storage.engine import session as db_session
+from storage.repo.robots import load_robots, save_robots
 
 log = logging.getLogger("newsdigest.web")
 
@@ -151,6 +154,45 @@ def load_web_source(spec: SourceSpec, settings: Settings, db_url: str) -> LoadRe
 # --- loading -------------------------------------------------------------------------------
 
 
+class DbRobotsStore:
+    """robots.txt kept in the database between runs (see flows.sources.fetch.robots)."""
+
+    def __init__(self, db_url: str) -> None:
+        self.db_url = db_url
+
+    def load(self, origin: str) -> CachedRobots | None:
+        with db_session(self.db_url) as s:
+            row = load_robots(s, origin)
+            if row is None:
+                return None
+            return CachedRobots(
+                status=row.status,
+                body=row.body,
+                etag=row.etag,
+                last_modified=row.last_modified,
+                fetched_at=row.fetched_at,
+                max_age_seconds=row.max_age_seconds,
+            )
+
+    def save(self, origin: str, robots: CachedRobots) -> None:
+        with db_session(self.db_url) as s:
+            save_robots(
+                s,
+                origin,
+                status=robots.status,
+                body=robots.body,
+                etag=robots.etag,
+                last_modified=robots.last_modified,
+                fetched_at=robots.fetched_at,
+                max_age_seconds=robots.max_age_seconds,
+            )
+
+
+@functools.cache
+def robots_store(db_url: str) -> DbRobotsStore:
+    return DbRobotsStore(db_url)
+
+
 class _Job:
     """State of one job: the fetcher, the database, and the results gathered so far."""
 
@@ -159,6 +201,8 @@ class _Job:
         self.settings = settings
         self.db_url = db_url
         self.fetcher = get_fetcher(settings)
+        # The process's client keeps robots.txt in the database this run stores into.
+        self.fetcher.robots_store = robots_store(db_url)
         self.result = LoadResult()
         self.lock = threading.Lock()
         self._validators: dict[str, tuple[str | None, str | None]] = {}
