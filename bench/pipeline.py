@@ -319,7 +319,9 @@ def serve(corpus_path: str, port: int) -> None:
             counts.clear()
             return 200, "text/plain", b"ok", None
         if path == "/robots.txt":
-            return 200, "text/plain", b"User-agent: *\nAllow: /\n", None
+            if headers.get("if-none-match") == '"robots"':
+                return 304, "", b"", '"robots"'
+            return 200, "text/plain", b"User-agent: *\nAllow: /\n", '"robots"'
         try:
             feed = int(hostname.rsplit(".", 1)[1]) - 1
         except (IndexError, ValueError):
@@ -482,6 +484,7 @@ class MemoryPeak:
         self.peak = 0
         self.parts: dict[str, int] = {}
         self.peak_at = 0.0  # perf_counter() of the peak sample
+        self.samples: list[tuple[float, int]] = []  # (perf_counter(), total RSS)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -529,6 +532,7 @@ class MemoryPeak:
                 rss = proc.memory_info().rss
                 total += rss
                 parts[self._kind(proc, me)] += rss
+        self.samples.append((time.perf_counter(), total))
         if total > self.peak:
             self.peak = total
             self.parts = dict(parts)
@@ -604,6 +608,7 @@ class Result:
     memory: int
     memory_parts: dict[str, int]
     memory_when: str
+    stage_peaks: dict[str, int]
     stages: dict[str, tuple[float, float, int]]
     requests: dict[str, int]
     second_requests: dict[str, int]
@@ -690,6 +695,18 @@ def run_size(n: int, texts: list[Text], templates: list[str], args) -> Result:
                     if st.first.get(name, 1e300) <= mem.peak_at <= st.last.get(name, -1.0)
                 ]
                 peak_when = f"{mem.peak_at - t0:.0f} s in, during {', '.join(peak_during) or '-'}"
+                # The highest sample while each stage ran (the stages overlap).
+                stage_peaks = {
+                    name: max(
+                        (m for t, m in mem.samples if st.first[name] <= t <= st.last[name]),
+                        default=0,
+                    )
+                    for name in [*STAGES, "digest"]
+                    if name in st.first
+                }
+                stage_peaks["ingest"] = max(
+                    (m for t, m in mem.samples if t <= st.last.get("store", t0)), default=0
+                )
                 # The same run again: nothing changed on the server.
                 st.unpatch()
                 st2 = instrument()
@@ -723,6 +740,7 @@ def run_size(n: int, texts: list[Text], templates: list[str], args) -> Result:
         memory=mem.peak,
         memory_parts=mem.parts,
         memory_when=peak_when,
+        stage_peaks=stage_peaks,
         stages=stages,
         requests=requests,
         second_requests=second_requests,
@@ -754,6 +772,8 @@ def report(r: Result) -> None:
         + ", ".join(f"{k} {v / 2**20:.0f}" for k, v in sorted(r.memory_parts.items()))
         + f"; at {r.memory_when})"
     )
+    peaks = ", ".join(f"{k} {v / 2**20:.0f}" for k, v in r.stage_peaks.items())
+    print(f"  peak memory while each stage ran, MB: {peaks}")
     print(f"  requests: {dict(sorted(r.requests.items()))}")
     print(
         f"  no-change run: {r.second:.1f} s ({100 * r.second / r.total:.0f} % of the first), "
