@@ -574,6 +574,80 @@ def plain_loop(feeds: list[str], db_path: Path) -> tuple[float, int]:
     return time.perf_counter() - t, len(rows)
 
 
+@contextlib.contextmanager
+def profiled(folder: str | None, n: int, server_pid: int):
+    """py-spy record of this process and its children (the page server's samples dropped
+    afterwards) while the block runs; yields the path of the collapsed stacks, or None."""
+    if not folder:
+        yield None
+        return
+    import shutil
+
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    out = Path(folder) / f"pipeline-{n}.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen(
+        [
+            *(spy, "record", "--pid", str(os.getpid()), "--subprocesses", "--rate", "20"),
+            *("--nonblocking", "--format", "raw", "--output", str(out)),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1.0)  # attached before the run starts
+    try:
+        yield out
+    finally:
+        proc.send_signal(2)  # SIGINT: py-spy writes its output and exits
+        try:
+            _, err = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            err = ""
+        if not out.exists():
+            print(f"  (py-spy wrote no profile: {err.strip()[-300:]})")
+        else:
+            print_profile(out, server_pid)
+
+
+OWN = ("flows/", "digest/", "storage/")
+
+
+def print_profile(path: Path, server_pid: int, top: int = 18) -> None:
+    """Where the samples of a collapsed-stack file are: per process kind, and per function of
+    ours (the innermost frame in flows/, digest/ or storage/ of each sample, with what it was
+    doing below)."""
+    by_process: Counter[str] = Counter()
+    by_own: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        frames = stack.split(";")
+        head = frames[0]
+        if str(server_pid) in head:
+            continue
+        k = int(count)
+        total += k
+        kind = "flow process" if str(os.getpid()) in head else "children"
+        by_process[kind] += k
+        own = [f for f in frames if any(o in f for o in OWN)]
+        leaf = frames[-1].split(" (")[0]
+        if own:
+            by_own[f"{own[-1].split(' (')[0]} > {leaf}"] += k
+        else:
+            by_own[f"(outside our code) {frames[min(len(frames) - 1, 2)].split(' (')[0]}"] += k
+    if not total:
+        print("  (empty profile)")
+        return
+    parts = ", ".join(f"{k} {100 * v / total:.0f} %" for k, v in by_process.most_common())
+    print(f"  profile ({path}): {total} samples at 20/s over threads; {parts}")
+    for name, k in by_own.most_common(top):
+        print(f"    {100 * k / total:5.1f} %  {name}")
+
+
 def count_task_runs(since: datetime) -> int:
     """Task runs started since ``since`` (read in pages from the Prefect API); -1 if unknown."""
     from prefect.client.orchestration import get_client
@@ -678,7 +752,10 @@ def run_size(n: int, texts: list[Text], templates: list[str], args) -> Result:
             st = instrument()
             since = datetime.now(UTC)
             try:
-                with MemoryPeak(exclude={server_pid}) as mem:
+                with (
+                    MemoryPeak(exclude={server_pid}) as mem,
+                    profiled(args.profile, n, server_pid),
+                ):
                     t0 = time.perf_counter()
                     out = daily_digest(sources=[str(opml)], db_url=db_url, out_dir=str(tmp / "out"))
                     total = time.perf_counter() - t0
@@ -788,6 +865,12 @@ def main() -> None:
     ap.add_argument("--n", default="1000,5000,10000", help="sizes, comma-separated")
     ap.add_argument("--polite", action="store_true", help="the default politeness settings")
     ap.add_argument("--gate", type=float, default=0.0, help="fail when ingest > GATE x plain")
+    ap.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="record the first run of each size with py-spy (DIR/pipeline-N.txt, collapsed "
+        "stacks of this process and its children) and print where the samples are",
+    )
     ap.add_argument("--serve", nargs=2, metavar=("CORPUS", "PORT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:

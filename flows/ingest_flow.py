@@ -20,7 +20,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from sqlalchemy.exc import OperationalError
 
 from digest.settings import Settings, get_settings
-from flows import steps
+from flows import steps, workers
 from flows.run_support import (
     DB_RETRIES,
     DB_RETRY_DELAYS,
@@ -432,6 +432,9 @@ def _ingest(sources: list[str] | None, db_url: str | None) -> State:
             else:
                 tallies[key].report.merge(counts)
 
+    # Every page is extracted: the worker processes' memory goes back for grouping (they start
+    # again with the next run's first page).
+    workers.shutdown()
     outcomes = []
     for key, t in tallies.items():
         if key in held:
