@@ -577,9 +577,9 @@ def plain_loop(feeds: list[str], db_path: Path) -> tuple[float, int]:
 @contextlib.contextmanager
 def profiled(folder: str | None, n: int, server_pid: int):
     """py-spy record of this process and its children (the page server's samples dropped
-    afterwards) while the block runs; yields the path of the collapsed stacks, or None."""
+    afterwards) while the block runs; yields py-spy's process id (0: not profiled)."""
     if not folder:
-        yield None
+        yield 0
         return
     import shutil
 
@@ -597,7 +597,7 @@ def profiled(folder: str | None, n: int, server_pid: int):
     )
     time.sleep(1.0)  # attached before the run starts
     try:
-        yield out
+        yield proc.pid
     finally:
         proc.send_signal(2)  # SIGINT: py-spy writes its output and exits
         try:
@@ -626,12 +626,13 @@ def print_profile(path: Path, server_pid: int, top: int = 18) -> None:
         if not count.isdigit():
             continue
         frames = stack.split(";")
-        head = frames[0]
-        if str(server_pid) in head:
+        m = re.match(r"process (\d+):", frames[0])
+        pid = int(m.group(1)) if m else os.getpid()
+        if pid == server_pid:
             continue
         k = int(count)
         total += k
-        kind = "flow process" if str(os.getpid()) in head else "children"
+        kind = "flow process" if pid == os.getpid() else "worker processes"
         by_process[kind] += k
         own = [f for f in frames if any(o in f for o in OWN)]
         leaf = frames[-1].split(" (")[0]
@@ -753,8 +754,8 @@ def run_size(n: int, texts: list[Text], templates: list[str], args) -> Result:
             since = datetime.now(UTC)
             try:
                 with (
-                    MemoryPeak(exclude={server_pid}) as mem,
-                    profiled(args.profile, n, server_pid),
+                    profiled(args.profile, n, server_pid) as spy_pid,
+                    MemoryPeak(exclude={server_pid, spy_pid}) as mem,
                 ):
                     t0 = time.perf_counter()
                     out = daily_digest(sources=[str(opml)], db_url=db_url, out_dir=str(tmp / "out"))
