@@ -1,5 +1,6 @@
 """The ``ingest`` flow and its tasks: plan the sources, fetch feeds tens per task (grouped per
-host), store each source on its own, record source health and the per-run sources table."""
+host) and store each feed's articles in batches as they are extracted (local files: a store
+task per source), record source health and the per-run sources table."""
 
 from __future__ import annotations
 
