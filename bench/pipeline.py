@@ -625,11 +625,13 @@ def print_profile(path: Path, server_pid: int, top: int = 18) -> None:
         stack, _, count = line.rpartition(" ")
         if not count.isdigit():
             continue
-        frames = stack.split(";")
-        m = re.match(r"process (\d+):", frames[0])
-        pid = int(m.group(1)) if m else os.getpid()
-        if pid == server_pid:
+        # py-spy puts the process (and a child's parent) first: 'process PID:"cmdline"'
+        # (a command line may hold ';').
+        procs = re.findall(r'(?:^|;)process (\d+):"[^"]*"', stack)
+        pid = int(procs[-1]) if procs else os.getpid()
+        if server_pid and str(server_pid) in procs:
             continue
+        frames = re.sub(r'(?:^|;)process \d+:"[^"]*"', "", stack).lstrip(";").split(";")
         k = int(count)
         total += k
         kind = "flow process" if pid == os.getpid() else "worker processes"
