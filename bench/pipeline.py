@@ -26,10 +26,20 @@ concurrency 8: waiting is not work); ``--polite`` measures the defaults (1 s bet
 to a host, 2 at a time), which the plain loop does not have.
 
 Printed per size: the time per stage (wall span from its first start to its last end, and
-the busy seconds summed over threads), articles per second, peak memory (this process and its
-children, the page server excepted), the number of Prefect task runs, the pipeline's ingest
-and whole-run totals beside the plain loop and their ratios, the no-change run, and the
-curve over the sizes.
+the busy seconds summed over threads), articles per second, peak memory, the number of
+Prefect task runs, the pipeline's ingest and whole-run totals beside the plain loop and their
+ratios, the no-change run (its requests by kind and status), and the curve over the sizes.
+
+Peak memory: the resident set (RSS) of this process (which runs the flow, and holds the
+bench's corpus, about 110 MB) plus every process below it (Prefect's temporary server, the
+extraction workers, the grouping workers), summed every 0.2 s; the page server and py-spy
+are left out. The split by process at the peak and the highest sum while each stage ran are
+printed too.
+
+``--profile DIR``: py-spy records each size's first run (this process and its children, 20
+samples a second per thread) into DIR/pipeline-N.txt (collapsed stacks) and prints the share
+of samples per function of ours (flows/, digest/, storage/: the innermost such frame, with the
+frame it was in below it).
 
     python bench/pipeline.py [--n 1000,5000,10000] [--polite] [--gate RATIO] [--profile DIR]
 
