@@ -343,6 +343,7 @@ def ingest(sources: list[str] | None = None, db_url: str | None = None) -> State
 
 
 def _ingest(sources: list[str] | None, db_url: str | None) -> State:
+    workers.tame_malloc()  # pages by the thousand pass through this process's threads
     logger = get_run_logger()
     settings = get_settings()
     db_url = db_url or resolve_database_url(settings)
@@ -436,6 +437,7 @@ def _ingest(sources: list[str] | None, db_url: str | None) -> State:
     # Every page is extracted: the worker processes' memory goes back for grouping (they start
     # again with the next run's first page).
     workers.shutdown()
+    workers.trim_heap()
     outcomes = []
     for key, t in tallies.items():
         if key in held:
