@@ -26,10 +26,20 @@ concurrency 8: waiting is not work); ``--polite`` measures the defaults (1 s bet
 to a host, 2 at a time), which the plain loop does not have.
 
 Printed per size: the time per stage (wall span from its first start to its last end, and
-the busy seconds summed over threads), articles per second, peak memory (this process and its
-children, the page server excepted), the number of Prefect task runs, the pipeline's ingest
-and whole-run totals beside the plain loop and their ratios, the no-change run, and the
-curve over the sizes.
+the busy seconds summed over threads), articles per second, peak memory, the number of
+Prefect task runs, the pipeline's ingest and whole-run totals beside the plain loop and their
+ratios, the no-change run (its requests by kind and status), and the curve over the sizes.
+
+Peak memory: the resident set (RSS) of this process (which runs the flow, and holds the
+bench's corpus, about 110 MB) plus every process below it (Prefect's temporary server, the
+extraction workers, the grouping workers), summed every 0.2 s; the page server and py-spy
+are left out. The split by process at the peak and the highest sum while each stage ran are
+printed too.
+
+``--profile DIR``: py-spy records each size's first run (this process and its children, 20
+samples a second per thread) into DIR/pipeline-N.txt (collapsed stacks) and prints the share
+of samples per function of ours (flows/, digest/, storage/: the innermost such frame, with the
+frame it was in below it).
 
     python bench/pipeline.py [--n 1000,5000,10000] [--polite] [--gate RATIO] [--profile DIR]
 
@@ -319,7 +329,9 @@ def serve(corpus_path: str, port: int) -> None:
             counts.clear()
             return 200, "text/plain", b"ok", None
         if path == "/robots.txt":
-            return 200, "text/plain", b"User-agent: *\nAllow: /\n", None
+            if headers.get("if-none-match") == '"robots"':
+                return 304, "", b"", '"robots"'
+            return 200, "text/plain", b"User-agent: *\nAllow: /\n", '"robots"'
         try:
             feed = int(hostname.rsplit(".", 1)[1]) - 1
         except (IndexError, ValueError):
@@ -473,11 +485,16 @@ class Stages:
 
 
 class MemoryPeak:
-    """Peak resident memory of this process plus its children (one process tree excluded)."""
+    """Peak resident memory (RSS) of this process plus all its children, sampled every 0.2 s
+    (one process tree excluded: the page server). The children are Prefect's temporary server
+    and the extraction worker processes; ``parts`` is the split of the peak sample by kind."""
 
     def __init__(self, exclude: set[int]) -> None:
         self.exclude = exclude
         self.peak = 0
+        self.parts: dict[str, int] = {}
+        self.peak_at = 0.0  # perf_counter() of the peak sample
+        self.samples: list[tuple[float, int]] = []  # (perf_counter(), total RSS)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -494,11 +511,26 @@ class MemoryPeak:
         while not self._stop.wait(0.2):
             self.sample()
 
+    @staticmethod
+    def _kind(proc, me) -> str:
+        if proc.pid == me.pid:
+            return "flow process"
+        try:
+            cmd = " ".join(proc.cmdline())
+        except Exception:
+            return "other"
+        if "prefect" in cmd or "uvicorn" in cmd:
+            return "Prefect server"
+        if "multiprocessing" in cmd:
+            return "worker processes"
+        return "other"
+
     def sample(self) -> None:
         import psutil
 
         me = psutil.Process()
         total = 0
+        parts: Counter[str] = Counter()
         skip: set[int] = set()
         for pid in self.exclude:
             with contextlib.suppress(psutil.Error):
@@ -507,8 +539,14 @@ class MemoryPeak:
             if proc.pid in skip:
                 continue
             with contextlib.suppress(psutil.Error):
-                total += proc.memory_info().rss
-        self.peak = max(self.peak, total)
+                rss = proc.memory_info().rss
+                total += rss
+                parts[self._kind(proc, me)] += rss
+        self.samples.append((time.perf_counter(), total))
+        if total > self.peak:
+            self.peak = total
+            self.parts = dict(parts)
+            self.peak_at = time.perf_counter()
 
 
 def plain_loop(feeds: list[str], db_path: Path) -> tuple[float, int]:
@@ -546,6 +584,83 @@ def plain_loop(feeds: list[str], db_path: Path) -> tuple[float, int]:
     return time.perf_counter() - t, len(rows)
 
 
+@contextlib.contextmanager
+def profiled(folder: str | None, n: int, server_pid: int):
+    """py-spy record of this process and its children (the page server's samples dropped
+    afterwards) while the block runs; yields py-spy's process id (0: not profiled)."""
+    if not folder:
+        yield 0
+        return
+    import shutil
+
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    out = Path(folder) / f"pipeline-{n}.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen(
+        [
+            *(spy, "record", "--pid", str(os.getpid()), "--subprocesses", "--rate", "20"),
+            *("--nonblocking", "--format", "raw", "--output", str(out)),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1.0)  # attached before the run starts
+    try:
+        yield proc.pid
+    finally:
+        proc.send_signal(2)  # SIGINT: py-spy writes its output and exits
+        try:
+            _, err = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            err = ""
+        if not out.exists():
+            print(f"  (py-spy wrote no profile: {err.strip()[-300:]})")
+        else:
+            print_profile(out, server_pid)
+
+
+OWN = ("flows/", "digest/", "storage/")
+
+
+def print_profile(path: Path, server_pid: int, top: int = 18) -> None:
+    """Where the samples of a collapsed-stack file are: per process kind, and per function of
+    ours (the innermost frame in flows/, digest/ or storage/ of each sample, with what it was
+    doing below)."""
+    by_process: Counter[str] = Counter()
+    by_own: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        # py-spy puts the process (and a child's parent) first: 'process PID:"cmdline"'
+        # (a command line may hold ';').
+        procs = re.findall(r'(?:^|;)process (\d+):"[^"]*"', stack)
+        pid = int(procs[-1]) if procs else os.getpid()
+        if server_pid and str(server_pid) in procs:
+            continue
+        frames = re.sub(r'(?:^|;)process \d+:"[^"]*"', "", stack).lstrip(";").split(";")
+        k = int(count)
+        total += k
+        kind = "flow process" if pid == os.getpid() else "worker processes"
+        by_process[kind] += k
+        own = [f for f in frames if any(o in f for o in OWN)]
+        leaf = frames[-1].split(" (")[0]
+        if own:
+            by_own[f"{own[-1].split(' (')[0]} > {leaf}"] += k
+        else:
+            by_own[f"(outside our code) {frames[min(len(frames) - 1, 2)].split(' (')[0]}"] += k
+    if not total:
+        print("  (empty profile)")
+        return
+    parts = ", ".join(f"{k} {100 * v / total:.0f} %" for k, v in by_process.most_common())
+    print(f"  profile ({path}): {total} samples at 20/s over threads; {parts}")
+    for name, k in by_own.most_common(top):
+        print(f"    {100 * k / total:5.1f} %  {name}")
+
+
 def count_task_runs(since: datetime) -> int:
     """Task runs started since ``since`` (read in pages from the Prefect API); -1 if unknown."""
     from prefect.client.orchestration import get_client
@@ -578,6 +693,9 @@ class Result:
     task_runs: int
     second_task_runs: int
     memory: int
+    memory_parts: dict[str, int]
+    memory_when: str
+    stage_peaks: dict[str, int]
     stages: dict[str, tuple[float, float, int]]
     requests: dict[str, int]
     second_requests: dict[str, int]
@@ -585,6 +703,14 @@ class Result:
 
 
 STAGES = ["fetch", "extract", "clean and enrich", "store", "group", "summarize", "publish"]
+
+
+def _digest_steps():
+    try:
+        from flows import digest_steps
+    except ImportError:  # before the split: everything in flows.steps
+        from flows import steps as digest_steps
+    return digest_steps
 
 
 def instrument() -> Stages:
@@ -601,7 +727,8 @@ def instrument() -> Stages:
     st.wrap(steps, "prepare_articles", "clean and enrich")
     st.wrap(steps, "store_loaded", "store")
     st.wrap(steps, "group_new_articles", "group")
-    st.wrap(steps, "summarize_story", "summarize")
+    # build_digest calls summarize_story in the module it lives in
+    st.wrap(_digest_steps(), "summarize_story", "summarize")
     st.wrap(steps, "build_digest", "digest")
     st.wrap(steps, "write_digest", "publish")
     st.wrap(steps, "record_digest", "publish")
@@ -638,7 +765,10 @@ def run_size(n: int, texts: list[Text], templates: list[str], args) -> Result:
             st = instrument()
             since = datetime.now(UTC)
             try:
-                with MemoryPeak(exclude={server_pid}) as mem:
+                with (
+                    profiled(args.profile, n, server_pid) as spy_pid,
+                    MemoryPeak(exclude={server_pid, spy_pid}) as mem,
+                ):
                     t0 = time.perf_counter()
                     out = daily_digest(sources=[str(opml)], db_url=db_url, out_dir=str(tmp / "out"))
                     total = time.perf_counter() - t0
@@ -649,6 +779,24 @@ def run_size(n: int, texts: list[Text], templates: list[str], args) -> Result:
                     for name in [*STAGES, "digest"]
                 }
                 ingest = st.last.get("store", t0) - t0
+                peak_during = [
+                    name
+                    for name in [*STAGES, "digest"]
+                    if st.first.get(name, 1e300) <= mem.peak_at <= st.last.get(name, -1.0)
+                ]
+                peak_when = f"{mem.peak_at - t0:.0f} s in, during {', '.join(peak_during) or '-'}"
+                # The highest sample while each stage ran (the stages overlap).
+                stage_peaks = {
+                    name: max(
+                        (m for t, m in mem.samples if st.first[name] <= t <= st.last[name]),
+                        default=0,
+                    )
+                    for name in [*STAGES, "digest"]
+                    if name in st.first
+                }
+                stage_peaks["ingest"] = max(
+                    (m for t, m in mem.samples if t <= st.last.get("store", t0)), default=0
+                )
                 # The same run again: nothing changed on the server.
                 st.unpatch()
                 st2 = instrument()
@@ -680,6 +828,9 @@ def run_size(n: int, texts: list[Text], templates: list[str], args) -> Result:
         task_runs=task_runs,
         second_task_runs=second_task_runs,
         memory=mem.peak,
+        memory_parts=mem.parts,
+        memory_when=peak_when,
+        stage_peaks=stage_peaks,
         stages=stages,
         requests=requests,
         second_requests=second_requests,
@@ -707,8 +858,12 @@ def report(r: Result) -> None:
     )
     print(
         f"  Prefect task runs: {r.task_runs}; peak memory {r.memory / 2**20:.0f} MB "
-        f"(this process and its children, the page server excepted)"
+        f"(RSS of this process and its children, the page server excepted: "
+        + ", ".join(f"{k} {v / 2**20:.0f}" for k, v in sorted(r.memory_parts.items()))
+        + f"; at {r.memory_when})"
     )
+    peaks = ", ".join(f"{k} {v / 2**20:.0f}" for k, v in r.stage_peaks.items())
+    print(f"  peak memory while each stage ran, MB: {peaks}")
     print(f"  requests: {dict(sorted(r.requests.items()))}")
     print(
         f"  no-change run: {r.second:.1f} s ({100 * r.second / r.total:.0f} % of the first), "
@@ -723,6 +878,12 @@ def main() -> None:
     ap.add_argument("--n", default="1000,5000,10000", help="sizes, comma-separated")
     ap.add_argument("--polite", action="store_true", help="the default politeness settings")
     ap.add_argument("--gate", type=float, default=0.0, help="fail when ingest > GATE x plain")
+    ap.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="record the first run of each size with py-spy (DIR/pipeline-N.txt, collapsed "
+        "stacks of this process and its children) and print where the samples are",
+    )
     ap.add_argument("--serve", nargs=2, metavar=("CORPUS", "PORT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:

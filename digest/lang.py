@@ -9,6 +9,7 @@ Folding, words, stop words, stemming and content terms live in the text core
 from __future__ import annotations
 
 import re
+import threading
 from functools import lru_cache
 
 from digest.text import (  # noqa: F401  (re-exported: the text core's names used with these)
@@ -28,8 +29,19 @@ LANG_MIN_CONFIDENCE = 0.5
 LANG_SAMPLE_CHARS = 2000  # enough text for a stable answer, bounded cost on huge articles
 
 
+_IDENTIFIER_LOCK = threading.Lock()
+
+
 @lru_cache(maxsize=1)
 def _identifier():
+    # Loading the model takes a second and about 100 MB: threads that need it at once (the
+    # ingest prepares articles in its fetch threads) wait for one load, not each do their own.
+    with _IDENTIFIER_LOCK:
+        return _load_identifier()
+
+
+@lru_cache(maxsize=1)
+def _load_identifier():
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)

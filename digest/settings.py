@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     per_host_concurrency: int = 2
     per_host_delay_seconds: float = 1.0
     max_concurrency: int = 8
+    # A site's robots.txt is kept between runs and used without asking for this long when its
+    # response sets no Cache-Control max-age (at most 24 h, RFC 9309); then asked for again
+    # with a conditional GET.
+    robots_max_age_seconds: float = 24 * 3600.0
     # Article pages are extracted (CPU-bound) in this many worker processes, so fetching and
     # extracting use every core; 0 = one per core, 1 = in the fetching process (no pool).
     extract_processes: int = 0

@@ -93,17 +93,22 @@ def summarize_story(
     max_sentences: int,
     *,
     headline_only: bool = False,
+    rows: Sequence | None = None,
+    commit: bool = True,
 ) -> None:
     """(Re)write a story's headline and summary when it changed since the last summary.
 
     ``headline_only``: a story the digest shows as one line needs a headline, not a summary
     (summarizing thousands of one-line stories was most of a large run's digest time); its
-    summary is written when it makes the top of a digest."""
+    summary is written when it makes the top of a digest. ``rows``: the story's articles
+    when the caller has them (:func:`repo.story_articles`); ``commit=False`` leaves a
+    headline to the caller's commit (one for many stories)."""
     if story.summarized_at and as_utc(story.summarized_at) >= as_utc(story.last_updated):
         return
     if headline_only and story.headline:
         return
-    rows = repo.story_articles(session, story)
+    if rows is None:
+        rows = repo.story_articles(session, story)
     # Near-copies would only vote twice for the same sentences.
     originals = [r for r in rows if not r.near_duplicate_of] or rows
     docs = [
@@ -120,7 +125,7 @@ def summarize_story(
     langs = Counter(r.lang for r in originals if r.lang)
     lang = langs.most_common(1)[0][0] if langs else None
     if headline_only:
-        repo.save_story_headline(session, story, _headline(docs, lang))
+        repo.save_story_headline(session, story, _headline(docs, lang), commit=commit)
         return
     sentences = summarize(docs, lang, max_words=max_words, max_sentences=max_sentences)
     summary = [
@@ -154,11 +159,13 @@ def story_view(
     previous_at: datetime | None,
     shown_before: bool = False,
     tags: dict[int, list[str]] | None = None,
+    rows: Sequence | None = None,
 ) -> StoryView:
     """A story as the digest shows it. ``shown_before``: an earlier digest contained it (else
     it is new, whenever it began); articles and summary sentences added since the previous
-    digest are counted and marked."""
-    rows = repo.story_articles(session, story)
+    digest are counted and marked. ``rows``: its articles, when the caller has them."""
+    if rows is None:
+        rows = repo.story_articles(session, story)
     position = {r.uid: i + 1 for i, r in enumerate(rows)}
     fresh = {
         r.uid
@@ -255,7 +262,7 @@ def build_digest(
     window_start = now - since if since else None
     stories = repo.stories_to_digest(session, since=window_start)
     shown = repo.shown_story_ids(session, [s.id for s in stories])
-    members = {s.id: repo.story_articles(session, s) for s in stories}
+    members = repo.stories_articles(session, [s.id for s in stories])
     tags = repo.tags_of_sources(session, (r.source_id for rows in members.values() for r in rows))
     inputs = []
     for s in stories:
@@ -273,10 +280,20 @@ def build_digest(
     views = []
     for n, (i, score) in enumerate(ranked):
         story = stories[i]
-        summarize_story(session, story, max_words, max_sentences, headline_only=n >= max_stories)
-        view = story_view(session, story, previous_at, story.id in shown, tags)
+        rows = members[story.id]
+        summarize_story(
+            session,
+            story,
+            max_words,
+            max_sentences,
+            headline_only=n >= max_stories,
+            rows=rows,
+            commit=False,
+        )
+        view = story_view(session, story, previous_at, story.id in shown, tags, rows=rows)
         view.score = round(score, 4)
         views.append(view)
+    session.commit()  # the headlines of the one-line stories, at once
     view = DigestView(
         generated_at=now,
         stories=views[:max_stories],

@@ -1,9 +1,11 @@
 """The ``ingest`` flow and its tasks: plan the sources, fetch feeds tens per task (grouped per
-host), store each source on its own, record source health and the per-run sources table."""
+host) and store each feed's articles in batches as they are extracted (local files: a store
+task per source), record source health and the per-run sources table."""
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,7 +21,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from sqlalchemy.exc import OperationalError
 
 from digest.settings import Settings, get_settings
-from flows import steps
+from flows import steps, workers
 from flows.run_support import (
     DB_RETRIES,
     DB_RETRY_DELAYS,
@@ -41,6 +43,8 @@ from flows.sources.web import WebJob, load_web_urls, plan_web_source
 from storage import health
 from storage.engine import open_db
 from storage.engine import session as db_session
+
+log = logging.getLogger("newsdigest")
 
 SOURCES_ARTIFACT_KEY = "newsdigest-sources"
 # A load task fetches max_concurrency / this many of its feeds at a time.
@@ -105,19 +109,76 @@ def load_local_task(spec: SourceSpec, max_bytes: int) -> list[tuple[SourceSpec, 
     return [(spec, load_local(Path(spec.key), max_bytes))]
 
 
-def _load_job(job: WebJob, settings: Settings, db_url: str) -> LoadResult:
+class _Storer:
+    """The sink of one web job: cleans, enriches and stores each batch of its articles as the
+    fetch threads hand it over (the texts are dropped then), and adds up the counts. A batch
+    that cannot be stored is the source's failure; the others are kept."""
+
+    def __init__(self, spec: SourceSpec, db_url: str) -> None:
+        self.spec = spec
+        self.db_url = db_url
+        self.report = steps.IngestReport()
+        self.failure: str | None = None
+        self.handed = 0  # articles handed over (stored, refused, or lost with a failed batch)
+        self.lock = threading.Lock()
+
+    def __call__(self, batch: list) -> bool:
+        with self.lock:
+            self.handed += len(batch)
+        try:
+            report = _store_one(self.spec, LoadResult(articles=batch), self.db_url)
+        except Exception as exc:
+            _logger().error("source %s: could not store: %s", self.spec.key, _one_line(exc))
+            with self.lock:
+                self.failure = self.failure or f"could not store: {_one_line(exc)}"
+            return False
+        with self.lock:
+            self.report.merge(report)
+        return True
+
+
+@dataclass
+class JobOutcome:
+    """What a web job did: its load errors and skips, how many articles it extracted, the
+    counts of storing them (load errors and skips included), and why storing failed."""
+
+    spec: SourceSpec
+    errors: list[ItemError]
+    skipped: int
+    extracted: int
+    report: steps.IngestReport
+    failure: str | None = None
+
+
+def _load_job(job: WebJob, settings: Settings, db_url: str) -> JobOutcome:
+    """Fetch, extract and store one job; the texts are stored (and dropped) as they come."""
+    storer = _Storer(job.spec, db_url)
     try:
-        return load_web_urls(job.spec, job.urls, settings, db_url)
+        res = load_web_urls(job.spec, job.urls, settings, db_url, sink=storer)
     except Exception as exc:  # one feed's bug must not cost the batch
-        return LoadResult(errors=[ItemError(job.spec.key, f"unexpected error: {_one_line(exc)}")])
+        res = LoadResult(errors=[ItemError(job.spec.key, f"unexpected error: {_one_line(exc)}")])
+    if res.articles:  # defensive: whatever was not handed over is stored now
+        storer(res.articles)
+    # The load's own errors (pages that failed) and skips count for the source too.
+    zero = dict.fromkeys(("new", "updated", "duplicate"), 0)
+    own = steps.IngestReport(
+        failed=len(res.errors), skipped=res.skipped, errors=[str(e) for e in res.errors]
+    )
+    own.per_source[job.spec.key] = {**zero, "failed": len(res.errors), "skipped": res.skipped}
+    report = steps.IngestReport()
+    report.merge(own)
+    report.merge(storer.report)
+    return JobOutcome(job.spec, res.errors, res.skipped, storer.handed, report, storer.failure)
 
 
 @task(name="load-web", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
 def load_web_task(
     jobs: list[WebJob], db_url: str, settings: Settings | None = None
-) -> list[tuple[SourceSpec, LoadResult]]:
-    """Fetch a batch of feeds (or pages) of one or a few hosts. Per-request retries,
-    robots.txt and per-host limits live in the shared client."""
+) -> list[JobOutcome]:
+    """Fetch, extract and store a batch of feeds (or pages) of one or a few hosts. Each
+    feed's articles are cleaned and stored in batches as they come (see :class:`_Storer`),
+    so the task returns counts, not texts. Per-request retries, robots.txt and per-host
+    limits live in the shared client."""
     settings = settings or get_settings()
     if wants_global(settings):
         bind_api()  # this run's Prefect API holds the per-host limits (fetch threads read it)
@@ -130,7 +191,20 @@ def load_web_task(
     else:
         with ThreadPoolExecutor(workers, thread_name_prefix="newsdigest-feed") as pool:
             results = list(pool.map(lambda j: _load_job(j, settings, db_url), jobs))
-    return [(job.spec, res) for job, res in zip(jobs, results, strict=True)]
+    logger = _logger()
+    for out in results:
+        _log_errors(out.report.errors, logger)
+        if out.extracted or out.report.failed:
+            logger.info("source %s: %s", out.spec.key, out.report.line())
+    return results
+
+
+def _logger() -> logging.Logger | logging.LoggerAdapter:
+    """The task's run logger; the module's logger in threads outside a task's context."""
+    try:
+        return get_run_logger()
+    except Exception:
+        return log
 
 
 def _store_one(spec: SourceSpec, loaded: LoadResult, db_url: str) -> steps.IngestReport:
@@ -145,11 +219,10 @@ def _store_one(spec: SourceSpec, loaded: LoadResult, db_url: str) -> steps.Inges
         except OperationalError:  # a locked SQLite file, a PostgreSQL failover
             if delay is None:
                 raise
-            get_run_logger().warning(
+            _logger().warning(
                 "storing %s: database busy (attempt %d), retrying", spec.key, attempt + 1
             )
             time.sleep(delay)
-    report.errors = [str(e) for e in prepared.errors]
     return report
 
 
@@ -273,6 +346,7 @@ def ingest(sources: list[str] | None = None, db_url: str | None = None) -> State
 
 
 def _ingest(sources: list[str] | None, db_url: str | None) -> State:
+    workers.tame_malloc()  # pages by the thousand pass through this process's threads
     logger = get_run_logger()
     settings = get_settings()
     db_url = db_url or resolve_database_url(settings)
@@ -328,6 +402,17 @@ def _ingest(sources: list[str] | None, db_url: str | None) -> State:
                 tally(spec).attempted = True
                 tally(spec).failure = _one_line(exc)
             continue
+        if task_obj is load_web_task:  # stored by the task itself, batch by batch
+            for out in loaded:
+                t = tally(out.spec)
+                t.attempted = True
+                t.articles += out.extracted
+                t.skipped += out.skipped
+                t.errors.extend(out.errors)
+                t.report.merge(out.report)
+                if out.failure:
+                    t.failure = out.failure
+            continue
         for spec, res in loaded:
             t = tally(spec)
             t.attempted = True
@@ -352,6 +437,10 @@ def _ingest(sources: list[str] | None, db_url: str | None) -> State:
             else:
                 tallies[key].report.merge(counts)
 
+    # Every page is extracted: the worker processes' memory goes back for grouping (they start
+    # again with the next run's first page).
+    workers.shutdown()
+    workers.trim_heap()
     outcomes = []
     for key, t in tallies.items():
         if key in held:

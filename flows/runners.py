@@ -4,7 +4,8 @@
 - ``dask``: prefect-dask's ``DaskTaskRunner``: the fetch-and-extract tasks (``load-web``,
   ``load-local``) run on Dask workers, either a local cluster of ``NEWSDIGEST_DASK_WORKERS``
   processes started for the run, or the scheduler at ``NEWSDIGEST_DASK_ADDRESS``
-  (``tcp://host:8786``). Storing, grouping and the digest stay in the flow's process.
+  (``tcp://host:8786``). A ``load-web`` task stores what it fetched, batch by batch, from
+  where it runs; local files are stored, grouping and the digest run in the flow's process.
   The per-host limits then hold across the workers (``NEWSDIGEST_HOST_LIMITS=auto``:
   Prefect global concurrency limits, :mod:`flows.sources.fetch.global_limits`).
 """

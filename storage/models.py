@@ -125,3 +125,18 @@ class DigestItem(SQLModel, table=True):
     story_id: int = Field(foreign_key="story.id", index=True)
     story_version: datetime = Field(sa_column=_ts(nullable=False))  # story.last_updated then
     rank: int = 0
+
+
+class RobotsTxt(SQLModel, table=True):
+    """A site's robots.txt as last fetched, so a later run uses it while fresh and then asks
+    again conditionally (ETag / Last-Modified) instead of fetching it anew."""
+
+    __tablename__ = "robots_txt"
+    id: int | None = Field(default=None, primary_key=True)
+    origin: str = Field(sa_column_kwargs={"unique": True}, max_length=512)  # scheme://host:port
+    status: int  # 200, or the 4xx that means "no robots.txt: everything allowed"
+    body: str = Field(default="", sa_column=Column(Text, nullable=False))
+    etag: str | None = Field(default=None, max_length=512)
+    last_modified: str | None = Field(default=None, max_length=128)
+    fetched_at: datetime = Field(sa_column=_ts(nullable=False))  # last fetched or revalidated
+    max_age_seconds: float = 0.0  # how long it may be used without asking

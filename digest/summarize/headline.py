@@ -46,6 +46,8 @@ def choose_headline(docs: Sequence[Doc], lang: str | None = None) -> str:
         if best:
             return best[0].text
         return next(((d.title or "").strip() for d in docs if (d.title or "").strip()), "")
+    if len(titles) == 1:  # the only candidate wins: no need to score it
+        return titles[0][1]
     texts = [t for _, t in titles] + [d.text or "" for d in docs]
     langs_all = [langs[i] for i, _ in titles] + langs
     x = tfidf_matrix([terms(t, lg) for t, lg in zip(texts, langs_all, strict=True)], tfidf=True)

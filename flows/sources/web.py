@@ -14,8 +14,10 @@ them all in-process. A job fetches with the shared client of :mod:`flows.sources
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,9 +39,11 @@ from flows.sources.feeds import (
     read_url_list,
 )
 from flows.sources.fetch import FetchError, FetchResult, decode_body, get_fetcher, meta_charset
+from flows.sources.fetch.robots import CachedRobots
 from flows.sources.spec import SourceSpec
 from storage import repo
 from storage.engine import session as db_session
+from storage.repo.robots import load_robots, save_robots
 
 log = logging.getLogger("newsdigest.web")
 
@@ -51,6 +55,9 @@ MIN_PAGE_WORDS = 60
 # A home page given as a source: at most this many of its declared feeds are tried, in order
 # (the first that is a feed is read).
 MAX_DISCOVERED_FEEDS = 3
+# A job with a sink (the ingest flow's storing) hands its articles over this many at a time,
+# as they are extracted: texts do not wait in memory for the rest of the run.
+SINK_BATCH = 100
 
 
 _EXTRACT_LOCK = threading.Lock()
@@ -151,14 +158,63 @@ def load_web_source(spec: SourceSpec, settings: Settings, db_url: str) -> LoadRe
 # --- loading -------------------------------------------------------------------------------
 
 
+class DbRobotsStore:
+    """robots.txt kept in the database between runs (see flows.sources.fetch.robots)."""
+
+    def __init__(self, db_url: str) -> None:
+        self.db_url = db_url
+
+    def load(self, origin: str) -> CachedRobots | None:
+        with db_session(self.db_url) as s:
+            row = load_robots(s, origin)
+            if row is None:
+                return None
+            return CachedRobots(
+                status=row.status,
+                body=row.body,
+                etag=row.etag,
+                last_modified=row.last_modified,
+                fetched_at=row.fetched_at,
+                max_age_seconds=row.max_age_seconds,
+            )
+
+    def save(self, origin: str, robots: CachedRobots) -> None:
+        with db_session(self.db_url) as s:
+            save_robots(
+                s,
+                origin,
+                status=robots.status,
+                body=robots.body,
+                etag=robots.etag,
+                last_modified=robots.last_modified,
+                fetched_at=robots.fetched_at,
+                max_age_seconds=robots.max_age_seconds,
+            )
+
+
+@functools.cache
+def robots_store(db_url: str) -> DbRobotsStore:
+    return DbRobotsStore(db_url)
+
+
 class _Job:
     """State of one job: the fetcher, the database, and the results gathered so far."""
 
-    def __init__(self, spec: SourceSpec, settings: Settings, db_url: str) -> None:
+    def __init__(
+        self,
+        spec: SourceSpec,
+        settings: Settings,
+        db_url: str,
+        sink: Callable[[list[Article]], bool] | None = None,
+    ) -> None:
         self.spec = spec
+        self.sink = sink
+        self.sink_failed = False  # a batch could not be stored: no validator is saved
         self.settings = settings
         self.db_url = db_url
         self.fetcher = get_fetcher(settings)
+        # The process's client keeps robots.txt in the database this run stores into.
+        self.fetcher.robots_store = robots_store(db_url)
         self.result = LoadResult()
         self.lock = threading.Lock()
         self._validators: dict[str, tuple[str | None, str | None]] = {}
@@ -192,10 +248,11 @@ class _Job:
                 self._pending[url] = (res.etag, res.last_modified, res.status)
 
     def save_validators(self) -> None:
-        """Write the validators gathered by this job, in one transaction."""
+        """Write the validators gathered by this job, in one transaction; none when a batch of
+        its articles could not be stored (the next run must fetch those pages again)."""
         with self.lock:
             pending, self._pending = self._pending, {}
-        if not pending:
+        if not pending or self.sink_failed:
             return
         with db_session(self.db_url) as s:
             repo.save_fetch_states(s, pending)
@@ -216,8 +273,27 @@ class _Job:
             self.result.skipped += n
 
     def add(self, article: Article) -> None:
+        batch = None
         with self.lock:
             self.result.articles.append(article)
+            if self.sink is not None and len(self.result.articles) >= SINK_BATCH:
+                batch, self.result.articles = self.result.articles, []
+        if batch:
+            self._hand_over(batch)
+
+    def flush(self) -> None:
+        """Hand the articles not handed over yet to the sink."""
+        if self.sink is None:
+            return
+        with self.lock:
+            batch, self.result.articles = self.result.articles, []
+        if batch:
+            self._hand_over(batch)
+
+    def _hand_over(self, batch: list[Article]) -> None:
+        if not self.sink(batch):
+            with self.lock:
+                self.sink_failed = True
 
     # fetching ---------------------------------------------------------------------------
 
@@ -436,9 +512,20 @@ def credit_outlet(
     return None
 
 
-def load_web_urls(spec: SourceSpec, urls: list[str], settings: Settings, db_url: str) -> LoadResult:
-    """Fetch each URL (a feed or an article page) and return the raw articles found."""
-    job = _Job(spec, settings, db_url)
+def load_web_urls(
+    spec: SourceSpec,
+    urls: list[str],
+    settings: Settings,
+    db_url: str,
+    sink: Callable[[list[Article]], bool] | None = None,
+) -> LoadResult:
+    """Fetch each URL (a feed or an article page) and return the raw articles found.
+
+    ``sink``: called with the articles in batches of :data:`SINK_BATCH` as they are extracted
+    (from the fetch threads, so it must be thread-safe), and with the rest at the end; it
+    returns False when it could not keep a batch. The result then holds no articles, only
+    the errors and skips."""
+    job = _Job(spec, settings, db_url, sink)
     worker_pool.warm(settings)  # the extraction processes start while the feed is fetched
     urls = list(dict.fromkeys(urls))
     progress.add(len(urls))
@@ -459,6 +546,9 @@ def load_web_urls(spec: SourceSpec, urls: list[str], settings: Settings, db_url:
         else:
             with ThreadPoolExecutor(workers, thread_name_prefix="newsdigest-fetch") as pool:
                 list(pool.map(job.load_url, todo))
+        job.flush()
     finally:
+        if job.sink is not None and job.result.articles:
+            job.sink_failed = True  # stopped before they were stored: fetch them next time
         job.save_validators()
     return job.result

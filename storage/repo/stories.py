@@ -237,6 +237,16 @@ def story_articles(session: Session, story: StoryRow) -> list[ArticleRow]:
     return sorted(rows, key=lambda r: (article_time(r), r.uid))
 
 
+def stories_articles(session: Session, story_ids: Sequence[int]) -> dict[int, list[ArticleRow]]:
+    """:func:`story_articles` of many stories in a few queries (not one per story)."""
+    out: dict[int, list[ArticleRow]] = {sid: [] for sid in story_ids}
+    for story_id, row in _members(session, list(out)):
+        out[story_id].append(row)
+    for rows in out.values():
+        rows.sort(key=lambda r: (article_time(r), r.uid))
+    return out
+
+
 def story_outlet_counts(session: Session, story_ids: Sequence[int]) -> dict[int, int]:
     """How many different outlets (no outlet counts as one) tell each of the given stories."""
     outlet = func.coalesce(ArticleRow.outlet, "Unknown outlet")  # as the digest shows it
@@ -286,9 +296,12 @@ def save_story_summary(
     session.commit()
 
 
-def save_story_headline(session: Session, story: StoryRow, headline: str) -> None:
+def save_story_headline(
+    session: Session, story: StoryRow, headline: str, *, commit: bool = True
+) -> None:
     """A headline without a summary (``summarized_at`` stays unset, so the summary is written
-    when the story is next shown in full)."""
+    when the story is next shown in full); ``commit=False``: the caller commits."""
     story.headline = headline
     session.add(story)
-    session.commit()
+    if commit:
+        session.commit()

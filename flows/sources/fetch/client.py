@@ -7,6 +7,7 @@ import random
 import re
 import threading
 import time
+from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -40,6 +41,7 @@ from flows.sources.fetch.politeness import (
     robots_token,
     user_agent,
 )
+from flows.sources.fetch.robots import CachedRobots, RobotsStore, max_age_seconds
 from flows.sources.fetch.transport import guarded_transport, proxy_mounts
 
 log = logging.getLogger("newsdigest.fetch")
@@ -88,6 +90,8 @@ class Fetcher:
         self._robots_locks: dict[str, threading.Lock] = {}
         self._robots_lock = threading.Lock()
         self._ua_token = robots_token(settings)
+        # Where robots.txt is kept between runs (set by the web sources); None: this run only.
+        self.robots_store: RobotsStore | None = None
 
     def close(self) -> None:
         self.client.close()
@@ -120,24 +124,70 @@ class Fetcher:
 
     def _load_robots(self, origin: str) -> tuple[Protego | None, str | None]:
         """RFC 9309: a missing robots.txt (4xx) allows everything; an unreachable one (5xx,
-        network failure) allows nothing for this run."""
+        network failure) allows nothing for this run, unless a copy kept from an earlier run
+        exists. A kept copy is used while fresh, then asked for conditionally (robots.py)."""
+        cached = self._stored_robots(origin)
+        if cached is not None and cached.fresh():
+            return _parse_robots(cached), None
         try:
             res = self._request(
                 origin + "/robots.txt",
                 accept=None,
+                headers=cached.conditional_headers() if cached else None,
                 check_robots=False,
                 max_bytes=ROBOTS_MAX_BYTES,
                 retries=1,
             )
         except FetchError as exc:
             if exc.status is not None and 400 <= exc.status < 500:
+                self._keep_robots(origin, exc.status, "", None, None, None)
                 return None, None
+            if cached is not None:
+                log.info("%s/robots.txt unavailable (%s): using the copy kept", origin, exc.reason)
+                return _parse_robots(cached), None
             return None, f"robots.txt unavailable ({exc.reason}): not fetching from this site"
-        text, _ = decode_body(res.content, res.charset, html=False)
+        cache_control = res.headers.get("cache-control")
+        if res.not_modified and cached is not None:
+            text = cached.body
+            etag, modified = res.etag or cached.etag, res.last_modified or cached.last_modified
+        else:
+            text, _ = decode_body(res.content, res.charset, html=False)
+            etag, modified = res.etag, res.last_modified
+        kept = self._keep_robots(origin, 200, text, etag, modified, cache_control)
+        return _parse_robots(kept), None
+
+    def _stored_robots(self, origin: str) -> CachedRobots | None:
+        if self.robots_store is None:
+            return None
         try:
-            return Protego.parse(text), None
-        except Exception:  # a robots.txt we cannot parse says nothing we can follow
-            return None, None
+            return self.robots_store.load(origin)
+        except Exception as exc:  # the kept copy is an optimisation: fetch it instead
+            log.warning("could not read the kept robots.txt of %s: %s", origin, _first_line(exc))
+            return None
+
+    def _keep_robots(
+        self,
+        origin: str,
+        status: int,
+        body: str,
+        etag: str | None,
+        modified: str | None,
+        cache_control: str | None,
+    ) -> CachedRobots:
+        kept = CachedRobots(
+            status=status,
+            body=body,
+            etag=etag,
+            last_modified=modified,
+            fetched_at=datetime.now(UTC),
+            max_age_seconds=max_age_seconds(cache_control, self.settings.robots_max_age_seconds),
+        )
+        if self.robots_store is not None:
+            try:
+                self.robots_store.save(origin, kept)
+            except Exception as exc:
+                log.warning("could not keep the robots.txt of %s: %s", origin, _first_line(exc))
+        return kept
 
     def allowed(self, url: str) -> None:
         rules, error = self._robots_for(url)
@@ -331,8 +381,20 @@ class Fetcher:
             kind=kind,
             etag=resp.headers.get("etag"),
             last_modified=resp.headers.get("last-modified"),
-            headers={"content-type": resp.headers.get("content-type", "")},
+            headers={
+                "content-type": resp.headers.get("content-type", ""),
+                "cache-control": resp.headers.get("cache-control", ""),
+            },
         )
+
+
+def _parse_robots(kept: CachedRobots) -> Protego | None:
+    if kept.status != 200:
+        return None  # no robots.txt: everything allowed
+    try:
+        return Protego.parse(kept.body)
+    except Exception:  # a robots.txt we cannot parse says nothing we can follow
+        return None
 
 
 def _first_line(exc: BaseException) -> str:
@@ -373,6 +435,7 @@ def _settings_key(settings: Settings) -> tuple:
             "max_concurrency",
             "host_limits",
             "task_runner",
+            "robots_max_age_seconds",
         )
     )
 
