@@ -35,9 +35,10 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from digest.summarize.attribution import attribution
 from digest.summarize.params import SummaryParams
 from digest.summarize.relevance import Story
-from digest.text import FOLDED, term_map, words
+from digest.text import FOLDED, stop_words, term_map, words
 
 
 @dataclass
@@ -48,13 +49,18 @@ class Bigrams:
     weight: np.ndarray
 
 
-def bigram_concepts(story: Story, min_docs: int, w_unigram: float = 0.0) -> Bigrams:
+def bigram_concepts(
+    story: Story, min_docs: int, w_unigram: float = 0.0, copy_overlap: float | None = None
+) -> Bigrams:
     """Word bigrams of the units, weighted by the number of articles that carry them; with
     ``w_unigram`` > 0, content words too (weight ``w_unigram`` x article count): facts told
-    in different words by different outlets share their words, not their bigrams."""
+    in different words by different outlets share their words, not their bigrams. With
+    ``copy_overlap``, copies count once: a sentence carried verbatim by several articles,
+    and sentences of different articles whose word trigrams overlap that much (Jaccard)."""
     where: dict[tuple[str, str], set[int]] = {}
     unit_grams: list[set[tuple[str, str]]] = []
-    for u in story.units:
+    source = copy_sources(story, copy_overlap) if copy_overlap is not None else None
+    for k, u in enumerate(story.units):
         tm = term_map(u.lang)
         keys = []
         for w in u.tokens:
@@ -66,7 +72,10 @@ def bigram_concepts(story: Story, min_docs: int, w_unigram: float = 0.0) -> Bigr
             grams |= {(a, "") for a, stop in keys if not stop}
         unit_grams.append(grams)
         for g in grams:
-            where.setdefault(g, set()).update(u.docs)
+            if source is None:
+                where.setdefault(g, set()).update(u.docs)
+            else:
+                where.setdefault(g, set()).add(int(source[k]))
     ids: dict[tuple[str, str], int] = {}
     weight: list[float] = []
     per_unit = []
@@ -82,6 +91,39 @@ def bigram_concepts(story: Story, min_docs: int, w_unigram: float = 0.0) -> Bigr
                 found.append(k)
         per_unit.append(np.array(sorted(found), dtype=np.int64))
     return Bigrams(per_unit, np.array(weight))
+
+
+def copy_sources(story: Story, overlap: float) -> np.ndarray:
+    """Per unit, the article it counts for as a source: its own (first) article, or, for
+    near-copies of other articles' sentences (word trigram Jaccard >= ``overlap``), the first
+    article of its group of copies (single link)."""
+    n = len(story.units)
+    ids: dict[tuple[str, ...], int] = {}
+    rows, cols = [], []
+    for i, u in enumerate(story.units):
+        f = [FOLDED[w] for w in u.tokens]
+        for g in {tuple(f[j : j + 3]) for j in range(len(f) - 2)}:
+            rows.append(i)
+            cols.append(ids.setdefault(g, len(ids)))
+    source = np.array([u.doc for u in story.units])
+    if overlap > 1.0 or not ids:
+        return source
+    m = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, len(ids)))
+    size = np.asarray(m.sum(axis=1)).ravel()
+    shared = sp.triu(m @ m.T, k=1).tocoo()
+    jac = shared.data / np.maximum(size[shared.row] + size[shared.col] - shared.data, 1.0)
+    keep = (jac >= overlap) & (source[shared.row] != source[shared.col])
+    if keep.any():
+        graph = sp.csr_matrix(
+            (np.ones(int(keep.sum())), (shared.row[keep], shared.col[keep])), shape=(n, n)
+        )
+        from scipy.sparse.csgraph import connected_components
+
+        _, label = connected_components(graph, directed=False)
+        first = np.full(label.max() + 1, np.iinfo(np.int64).max)
+        np.minimum.at(first, label, source)
+        source = first[label]
+    return source
 
 
 @contextlib.contextmanager
@@ -104,10 +146,70 @@ def _stdout_to_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def _conflicts(story: Story, cand: np.ndarray, params: SummaryParams) -> list[tuple[int, int]]:
-    """Pairs (positions in ``cand``) that the redundancy cuts forbid together."""
+def _vocab(lists) -> dict[str, int]:
+    """Column ids of ``digest.text.tfidf_matrix`` (first-seen order)."""
+    vocab: dict[str, int] = {}
+    for toks in lists:
+        for t in toks:
+            vocab.setdefault(t, len(vocab))
+    return vocab
+
+
+def _drop_columns(m: sp.csr_matrix, drop: list[list[int]]) -> sp.csr_matrix:
+    """Rows of ``m`` with the columns ``drop[r]`` zeroed, re-normalised (a row that would be
+    empty is kept whole)."""
+    m = m.tolil(copy=True)
+    for r, cols in enumerate(drop):
+        if not cols:
+            continue
+        row = dict(zip(m.rows[r], m.data[r], strict=True))
+        for c in cols:
+            row.pop(c, None)
+        norm = np.sqrt(sum(v * v for v in row.values()))
+        if norm > 0:
+            m.rows[r] = sorted(row)
+            m.data[r] = [row[c] / norm for c in m.rows[r]]
+    return m.tocsr()
+
+
+def without_attribution(story: Story, cand: np.ndarray) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Content-term and raw-token rows of the units ``cand`` without the words only their
+    attribution carries (``attribution.py``): one speaker's different facts are not alike."""
     x = story.x[cand]
     raw = story.raw[cand]
+    spans = [attribution(story.units[u].text) for u in cand]
+    if not any(spans):
+        return x, raw
+    content_ids = _vocab(story.content)
+    raw_ids = _vocab([FOLDED[w] for w in u.tokens] for u in story.units)
+    drop_x, drop_raw = [], []
+    for u, span in zip(cand, spans, strict=True):
+        if not span:
+            drop_x.append([])
+            drop_raw.append([])
+            continue
+        unit = story.units[u]
+        stops = stop_words(unit.lang)
+        terms = story.content[u]
+        k = 0
+        said, rest, said_raw, rest_raw = set(), set(), set(), set()
+        for pos, w in enumerate(unit.tokens):
+            f = FOLDED[w]
+            (said_raw if pos in span else rest_raw).add(f)
+            if f in stops or len(f) < 2:  # what digest.text.story_terms leaves out
+                continue
+            (said if pos in span else rest).add(terms[k])
+            k += 1
+        drop_x.append([content_ids[t] for t in said - rest])
+        drop_raw.append([raw_ids[t] for t in said_raw - rest_raw])
+    return _drop_columns(x, drop_x), _drop_columns(raw, drop_raw)
+
+
+def _conflicts(
+    story: Story, cand: np.ndarray, x: sp.csr_matrix, raw: sp.csr_matrix, params: SummaryParams
+) -> list[tuple[int, int]]:
+    """Pairs (positions in ``cand``) that the redundancy cuts forbid together (``x``, ``raw``:
+    the candidates' rows as compared)."""
     sim = (x @ x.T).toarray()
     sim_raw = (raw @ raw.T).toarray()
     present = x.copy()
@@ -155,7 +257,7 @@ def select_coverage(
 
     units = story.units
     min_docs = max(2, min(params.concept_min_docs, int(np.ceil(story.n_docs / 3))))
-    bigrams = bigram_concepts(story, min_docs, params.w_unigram)
+    bigrams = bigram_concepts(story, min_docs, params.w_unigram, params.copy_overlap)
     w = bigrams.weight
     top_w = w.max() if len(w) else 1.0
     value = np.array([w[c].sum() for c in bigrams.per_unit]) / top_w
@@ -185,7 +287,32 @@ def select_coverage(
     concept_ids = sorted({int(c) for u in cand for c in bigrams.per_unit[u]})
     cpos = {c: k for k, c in enumerate(concept_ids)}
     k_c = len(concept_ids)
-    obj = np.concatenate([params.w_prior * score[cand_arr], w[concept_ids] / top_w])
+    if params.attribution_blind:
+        x_cmp, raw_cmp = without_attribution(story, cand_arr)
+    else:
+        x_cmp, raw_cmp = story.x[cand_arr], story.raw[cand_arr]
+    # Facts: each candidate's statement, covered by any chosen candidate that says nearly the
+    # same (content cosine >= fact_similarity), weighted by the share of articles saying it.
+    fact_cover = []
+    fact_w = np.zeros(0)
+    if params.w_facts > 0:
+        sim = (x_cmp @ x_cmp.T).toarray()
+        near = sim >= params.fact_similarity
+        np.fill_diagonal(near, True)
+        src = copy_sources(story, params.copy_overlap) if params.copy_overlap else story.doc_of
+        fact_w = np.array(
+            [len({int(src[cand[j]]) for j in np.flatnonzero(near[i])}) for i in range(m)],
+            dtype=np.float64,
+        ) / max(story.n_docs, 1)
+        fact_cover = [np.flatnonzero(near[i]) for i in range(m)]
+    obj = np.concatenate(
+        [
+            params.w_prior * score[cand_arr] - params.sentence_cost,
+            w[concept_ids] / top_w,
+            params.w_facts * fact_w,
+        ]
+    )
+    n_var = m + k_c + len(fact_cover)
 
     rows, cols, vals, lb, ub = [], [], [], [], []
     r = 0
@@ -209,17 +336,19 @@ def select_coverage(
             holders.setdefault(cpos[int(c)], []).append(k)
     for c, ks in holders.items():
         add([(m + c, 1.0)] + [(k, -1.0) for k in ks], -np.inf, 0.0)
-    for a, b in _conflicts(story, cand_arr, params):
+    for i, ks in enumerate(fact_cover):
+        add([(m + k_c + i, 1.0)] + [(int(k), -1.0) for k in ks], -np.inf, 0.0)
+    for a, b in _conflicts(story, cand_arr, x_cmp, raw_cmp, params):
         add([(a, 1.0), (b, 1.0)], -np.inf, 1.0)
     for k, u in enumerate(cand):
         if needs[u] >= 0:
             add([(k, 1.0), (pos[int(needs[u])], -1.0)], -np.inf, 0.0)
-    a_mat = sp.csr_matrix((vals, (rows, cols)), shape=(r, m + k_c))
+    a_mat = sp.csr_matrix((vals, (rows, cols)), shape=(r, n_var))
     with _stdout_to_stderr():
         res = milp(
             -obj,
             constraints=LinearConstraint(a_mat, lb, ub),
-            integrality=np.ones(m + k_c),
+            integrality=np.ones(n_var),
             bounds=Bounds(0, 1),
             options={
                 "time_limit": params.ilp_time_limit,

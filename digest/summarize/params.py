@@ -112,6 +112,19 @@ class SummaryParams:
     # words; grid w_prior {0, 0.25, 0.5, 1, 2, 4, 8} x concept_min_docs {2, 3, 4}; best
     # train 18.54 at 2 / 4; the dev split only reported).
     concept_min_docs: int = 4
+    # Copies count once as sources of a concept: sentences of different articles whose word
+    # trigrams overlap at least this much (Jaccard; > 1: only verbatim copies; None: every
+    # article counts).
+    copy_overlap: float | None = None
+    # Redundancy cuts compare sentences without their attribution ("X said on Tuesday that").
+    attribution_blind: bool = False
+    # Facts beside bigrams: every candidate's statement is a fact covered by any chosen
+    # sentence within this content cosine of it, worth w_facts x the share of articles that
+    # say it (0: off).
+    w_facts: float = 0.0
+    fact_similarity: float = 0.3
+    # Cost of each chosen sentence in the objective (fewer, fuller sentences).
+    sentence_cost: float = 0.0
     # Weight of a content word as a concept, relative to a bigram carried by as many
     # articles (0: bigrams only, as Gillick & Favre; 0.5 cost 1.2 ROUGE-2 on ECB+ train).
     w_unigram: float = 0.0
