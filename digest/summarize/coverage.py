@@ -81,7 +81,7 @@ def bigram_concepts(
     per_unit = []
     for grams in unit_grams:
         found = []
-        for g in grams:
+        for g in sorted(grams):  # ids in a fixed order: the same program in every process
             df = len(where[g])
             if df >= min_docs:
                 k = ids.get(g)
@@ -227,6 +227,15 @@ def _conflicts(
             for b, other in enumerate(texts):
                 if b != a and f" {span} " in f" {other} ":
                     bad[min(a, b), max(a, b)] = True
+    if params.neighbour_overlap is not None:
+        # Second-order paraphrase: two sentences that the same other sentences restate say
+        # the same thing, even in different words ("Kim will meet Putin" / "Kim plans to
+        # visit Russia"): Jaccard of their neighbourhoods (cosine >= fact_similarity).
+        near = (sim >= params.fact_similarity).astype(np.float64)
+        np.fill_diagonal(near, 1.0)
+        inter = near @ near.T
+        deg = near.sum(axis=1)
+        bad |= inter / (deg[:, None] + deg[None, :] - inter) >= params.neighbour_overlap
     i, j = np.nonzero(np.triu(bad, k=1))
     return list(zip(i.tolist(), j.tolist(), strict=True))
 

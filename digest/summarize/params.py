@@ -123,6 +123,9 @@ class SummaryParams:
     # say it (0: off).
     w_facts: float = 0.0
     fact_similarity: float = 0.3
+    # Paraphrase cut: two sentences whose neighbourhoods (candidates within fact_similarity)
+    # overlap at least this much (Jaccard) are never both chosen (None: off).
+    neighbour_overlap: float | None = None
     # Cost of each chosen sentence in the objective (fewer, fuller sentences).
     sentence_cost: float = 0.0
     # Weight of a content word as a concept, relative to a bigram carried by as many

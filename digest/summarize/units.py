@@ -53,6 +53,12 @@ _BACK_DETERMINERS = frozenset({"tersebut"})
 _BACK_PHRASE = re.compile(r"\b[Hh]al (?:itu|ini|tersebut)\b")
 _PRONOUNS = frozenset("they them it he she him her ia dia mereka beliau".split())  # noqa: SIM905
 SHORT_WITH_PRONOUN = 12  # words: longer sentences usually name whom they speak of
+# Indonesian "<noun> itu" (that <noun>: the one just mentioned) in a short sentence, unless
+# the noun is a time ("saat itu", "hari itu": then).
+SHORT_WITH_DEMONSTRATIVE = 20
+_TIME_NOUNS = frozenset(
+    "saat waktu kala ketika masa hari malam pagi siang sore tahun bulan pekan minggu kali".split()  # noqa: SIM905
+)
 _OPENER = re.compile(r"[\W_]*(\w+)")
 
 
@@ -66,6 +72,18 @@ def needs_context(text: str, tokens: Sequence[str]) -> bool:
         return True  # "Pejabat Gedung Putih tersebut mengklaim ...": which official?
     if _BACK_PHRASE.search(text):
         return True  # "... bahwa hal itu akan menjadi ...": what thing?
+    if len(tokens) <= SHORT_WITH_DEMONSTRATIVE and any(
+        t.lower() == "itu" and prev.lower() not in _TIME_NOUNS
+        for prev, t in zip(tokens, tokens[1:], strict=False)
+    ):
+        return True  # "... yang mengungkap info itu": which information?
+    return leans_on_pronoun(tokens)
+
+
+def leans_on_pronoun(tokens: Sequence[str]) -> bool:
+    """A short sentence whose point hangs on a pronoun ("Peskov questioned whether they could
+    confirm"): even after the sentence before it, it adds little; not a candidate of the
+    multi-article selection."""
     return len(tokens) <= SHORT_WITH_PRONOUN and any(t.lower() in _PRONOUNS for t in tokens[1:])
 
 
@@ -105,7 +123,7 @@ def split_units(docs: Sequence[Doc], langs: Sequence[str | None]) -> list[Unit]:
                 continue
             needs = None
             if needs_context(s, toks):
-                needs = NO_CONTEXT if previous is None else previous
+                needs = NO_CONTEXT if previous is None or leans_on_pronoun(toks) else previous
             u = Unit(s, i, pos, rank, langs[i], len(toks), {i}, toks, needs)
             seen[key] = len(units)
             previous = len(units)
