@@ -25,7 +25,6 @@ returns no solution in time, the greedy selection of ``selection.py`` is used in
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import re
 import sys
@@ -49,66 +48,129 @@ class Bigrams:
     weight: np.ndarray
 
 
+@dataclass
+class _TokenIds:
+    """The units' tokens as integer ids, concatenated (``start[k]:start[k+1]`` is unit k)."""
+
+    folded: np.ndarray  # id of the folded word
+    key: np.ndarray  # id of the content term, or of the folded stop word
+    stop: np.ndarray  # bool: a stop word
+    start: np.ndarray
+    n_folded: int
+    n_key: int
+
+
+def _token_ids(story: Story) -> _TokenIds:
+    folded_ids: dict[str, int] = {}
+    key_ids: dict[str, int] = {}
+    folded, key, stop = [], [], []
+    lens = []
+    for u in story.units:
+        tm = term_map(u.lang)
+        for w in u.tokens:
+            f = FOLDED[w]
+            t = tm[f]
+            folded.append(folded_ids.setdefault(f, len(folded_ids)))
+            key.append(key_ids.setdefault(t or f, len(key_ids)))
+            stop.append(not t)
+        lens.append(len(u.tokens))
+    start = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+    return _TokenIds(
+        np.array(folded, dtype=np.int64),
+        np.array(key, dtype=np.int64),
+        np.array(stop, dtype=bool),
+        start,
+        len(folded_ids),
+        len(key_ids),
+    )
+
+
+def _pairs_in_units(start: np.ndarray, n: int, span: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions p of the concatenated tokens where p .. p+span-1 lie in one unit, and that
+    unit's index."""
+    unit_of = np.repeat(np.arange(len(start) - 1), np.diff(start))
+    if n < span:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    p = np.arange(n - span + 1)
+    ok = unit_of[p] == unit_of[p + span - 1]
+    return p[ok], unit_of[p[ok]]
+
+
 def bigram_concepts(
-    story: Story, min_docs: int, w_unigram: float = 0.0, copy_overlap: float | None = None
+    story: Story,
+    min_docs: int,
+    w_unigram: float = 0.0,
+    copy_overlap: float | None = None,
+    ids: _TokenIds | None = None,
+    source: np.ndarray | None = None,
 ) -> Bigrams:
     """Word bigrams of the units, weighted by the number of articles that carry them; with
     ``w_unigram`` > 0, content words too (weight ``w_unigram`` x article count): facts told
     in different words by different outlets share their words, not their bigrams. With
-    ``copy_overlap``, copies count once: a sentence carried verbatim by several articles,
-    and sentences of different articles whose word trigrams overlap that much (Jaccard)."""
-    where: dict[tuple[str, str], set[int]] = {}
-    unit_grams: list[set[tuple[str, str]]] = []
-    source = copy_sources(story, copy_overlap) if copy_overlap is not None else None
-    for k, u in enumerate(story.units):
-        tm = term_map(u.lang)
-        keys = []
-        for w in u.tokens:
-            f = FOLDED[w]
-            t = tm[f]
-            keys.append((t, False) if t else (f, True))  # (key, is a stop word)
-        grams = {(a, b) for (a, sa), (b, sb) in itertools.pairwise(keys) if not (sa and sb)}
-        if w_unigram > 0:
-            grams |= {(a, "") for a, stop in keys if not stop}
-        unit_grams.append(grams)
-        for g in grams:
-            if source is None:
-                where.setdefault(g, set()).update(u.docs)
-            else:
-                where.setdefault(g, set()).add(int(source[k]))
-    ids: dict[tuple[str, str], int] = {}
-    weight: list[float] = []
-    per_unit = []
-    for grams in unit_grams:
-        found = []
-        for g in sorted(grams):  # ids in a fixed order: the same program in every process
-            df = len(where[g])
-            if df >= min_docs:
-                k = ids.get(g)
-                if k is None:
-                    k = ids[g] = len(weight)
-                    weight.append(float(df) * (w_unigram if g[1] == "" else 1.0))
-                found.append(k)
-        per_unit.append(np.array(sorted(found), dtype=np.int64))
-    return Bigrams(per_unit, np.array(weight))
+    ``copy_overlap`` (or the ``source`` of each unit given), copies count once: a sentence
+    carried verbatim by several articles, and sentences of different articles whose word
+    trigrams overlap that much (Jaccard, ``copy_sources``)."""
+    ids = ids or _token_ids(story)
+    if source is None and copy_overlap is not None:
+        source = copy_sources(story, copy_overlap, ids)
+    p, unit = _pairs_in_units(ids.start, len(ids.key), 2)
+    keep = ~(ids.stop[p] & ids.stop[p + 1])
+    p, unit = p[keep], unit[keep]
+    v = ids.n_key + 1
+    code = ids.key[p] * v + ids.key[p + 1]
+    if w_unigram > 0:
+        q = np.flatnonzero(~ids.stop)
+        unit_of = np.repeat(np.arange(len(ids.start) - 1), np.diff(ids.start))
+        code = np.concatenate([code, ids.key[q] * v + ids.n_key])  # (word, nothing)
+        unit = np.concatenate([unit, unit_of[q]])
+    # who carries each gram: each unit's source article, or every article carrying the unit
+    if source is not None:
+        carrier = source[unit]
+    else:
+        docs = [sorted(u.docs) for u in story.units]
+        reps = np.array([len(d) for d in docs])
+        flat = np.array([d for ds in docs for d in ds], dtype=np.int64)
+        offs = np.concatenate([[0], np.cumsum(reps)])
+        pick = np.repeat(np.arange(len(code)), reps[unit])
+        within = np.arange(len(pick)) - np.repeat(
+            np.concatenate([[0], np.cumsum(reps[unit])[:-1]]), reps[unit]
+        )
+        carrier = flat[offs[unit[pick]] + within]
+        code_c, unit = code[pick], unit[pick]
+        code = code_c
+    n_docs = int(max(story.n_docs, carrier.max(initial=0) + 1))
+    gram_doc = np.unique(code * n_docs + carrier)
+    grams, df = np.unique(gram_doc // n_docs, return_counts=True)
+    heavy = df >= min_docs
+    concept_of = np.full(len(grams), -1, dtype=np.int64)
+    concept_of[heavy] = np.arange(int(heavy.sum()))
+    weight = df[heavy].astype(np.float64)
+    if w_unigram > 0:
+        weight[grams[heavy] % v == ids.n_key] *= w_unigram
+    c = concept_of[np.searchsorted(grams, code)]
+    pairs = np.unique(unit[c >= 0] * max(len(weight), 1) + c[c >= 0])
+    per_unit_of = pairs // max(len(weight), 1)
+    bounds = np.searchsorted(per_unit_of, np.arange(len(story.units) + 1))
+    concepts = pairs % max(len(weight), 1)
+    per_unit = [concepts[bounds[k] : bounds[k + 1]] for k in range(len(story.units))]
+    return Bigrams(per_unit, weight)
 
 
-def copy_sources(story: Story, overlap: float) -> np.ndarray:
+def copy_sources(story: Story, overlap: float, ids: _TokenIds | None = None) -> np.ndarray:
     """Per unit, the article it counts for as a source: its own (first) article, or, for
     near-copies of other articles' sentences (word trigram Jaccard >= ``overlap``), the first
     article of its group of copies (single link)."""
+    ids = ids or _token_ids(story)
     n = len(story.units)
-    ids: dict[tuple[str, ...], int] = {}
-    rows, cols = [], []
-    for i, u in enumerate(story.units):
-        f = [FOLDED[w] for w in u.tokens]
-        for g in {tuple(f[j : j + 3]) for j in range(len(f) - 2)}:
-            rows.append(i)
-            cols.append(ids.setdefault(g, len(ids)))
-    source = np.array([u.doc for u in story.units])
-    if overlap > 1.0 or not ids:
+    source = np.array([u.doc for u in story.units], dtype=np.int64)
+    p, unit = _pairs_in_units(ids.start, len(ids.folded), 3)
+    if overlap > 1.0 or not len(p):
         return source
-    m = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, len(ids)))
+    v = ids.n_folded
+    code = (ids.folded[p] * v + ids.folded[p + 1]) * v + ids.folded[p + 2]
+    _, tri = np.unique(code, return_inverse=True)
+    cells = np.unique(tri * n + unit)  # distinct (trigram, unit)
+    m = sp.csr_matrix((np.ones(len(cells)), (cells % n, cells // n)), shape=(n, int(tri.max()) + 1))
     size = np.asarray(m.sum(axis=1)).ravel()
     shared = sp.triu(m @ m.T, k=1).tocoo()
     jac = shared.data / np.maximum(size[shared.row] + size[shared.col] - shared.data, 1.0)
@@ -266,7 +328,13 @@ def select_coverage(
 
     units = story.units
     min_docs = max(2, min(params.concept_min_docs, int(np.ceil(story.n_docs / 3))))
-    bigrams = bigram_concepts(story, min_docs, params.w_unigram, params.copy_overlap)
+    token_ids = _token_ids(story)
+    source = (
+        copy_sources(story, params.copy_overlap, token_ids)
+        if params.copy_overlap is not None
+        else None
+    )
+    bigrams = bigram_concepts(story, min_docs, params.w_unigram, ids=token_ids, source=source)
     w = bigrams.weight
     top_w = w.max() if len(w) else 1.0
     value = np.array([w[c].sum() for c in bigrams.per_unit]) / top_w
@@ -308,7 +376,7 @@ def select_coverage(
         sim = (x_cmp @ x_cmp.T).toarray()
         near = sim >= params.fact_similarity
         np.fill_diagonal(near, True)
-        src = copy_sources(story, params.copy_overlap) if params.copy_overlap else story.doc_of
+        src = source if source is not None else story.doc_of
         fact_w = np.array(
             [len({int(src[cand[j]]) for j in np.flatnonzero(near[i])}) for i in range(m)],
             dtype=np.float64,
