@@ -7,8 +7,8 @@ so the redundancy cuts compare sentences without it (``coverage.py``). Recognise
 
 - a prefix: up to 14 words, no quotation before it, then a speech verb ("said", "warned",
   "mengatakan", "memperingatkan" ...), up to the "that"/"bahwa" within 6 words after it
-  (else the verb alone); "X happened, police said ..." (one comma right before the verb) is
-  not a prefix;
+  (else the verb alone); "X happened, police said ..." (one comma, at most 3 words before
+  the verb) is not a prefix;
 - "According to X, ..." / "Menurut X, ...": up to the first comma;
 - a tail after a closing quotation or the first comma whose rest is at most 15 words and
   names a speech verb within its first 3 words or as its last word ('," said John Smith.',
@@ -40,6 +40,7 @@ _CONNECTIVES = frozenset({"that", "bahwa"})
 _ACCORDING = frozenset({"according", "menurut"})
 PREFIX_MAX_WORDS = 14
 CONNECTIVE_WINDOW = 6
+CLAUSE_SUBJECT = 3  # words between a lone comma and the verb: "..., police said"
 TAIL_MAX_WORDS = 25
 # What may follow the verb of a "<speaker> said" tail: a time or place, not a clause.
 _ADJUNCT = frozenset(
@@ -74,7 +75,7 @@ def attribution(text: str) -> range:
         before = text[: spans[i][0]]
         if _OPENING.search(before):
             break
-        if before.rstrip().endswith(",") and before.count(",") == 1:
+        if before.count(",") == 1 and len(before.rsplit(",", 1)[1].split()) <= CLAUSE_SUBJECT:
             break  # "Twelve people died, police said ...": the verb closes a clause
         end = i + 1
         for j in range(i + 1, min(n, i + 1 + CONNECTIVE_WINDOW)):

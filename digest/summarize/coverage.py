@@ -280,7 +280,7 @@ def _conflicts(
     size = np.maximum(np.asarray(present.sum(axis=1)).ravel(), 1.0)
     contained = shared / np.minimum(size[:, None], size[None, :])
     bad = (sim > params.redundancy) | (sim_raw > params.token_redundancy)
-    bad |= contained > params.containment
+    bad |= contained > params.coverage_containment
     # The same remark quoted twice ("kesalahan besar" in one report, inside a longer quote in
     # another) is one fact, however different the rest of the two sentences.
     texts = [" ".join(FOLDED[w] for w in story.units[u].tokens) for u in cand]
@@ -415,7 +415,8 @@ def select_coverage(
         add([(m + c, 1.0)] + [(k, -1.0) for k in ks], -np.inf, 0.0)
     for i, ks in enumerate(fact_cover):
         add([(m + k_c + i, 1.0)] + [(int(k), -1.0) for k in ks], -np.inf, 0.0)
-    for a, b in _conflicts(story, cand_arr, x_cmp, raw_cmp, params):
+    conflicts = _conflicts(story, cand_arr, x_cmp, raw_cmp, params)
+    for a, b in conflicts:
         add([(a, 1.0), (b, 1.0)], -np.inf, 1.0)
     for k, u in enumerate(cand):
         if needs[u] >= 0:
@@ -438,5 +439,42 @@ def select_coverage(
         # Stopped by a limit: its incumbent depends on how far it got, so use the greedy
         # path, which is deterministic.
         return None
-    chosen = [cand[k] for k in range(m) if res.x[k] > 0.5]
+    taken = [k for k in range(m) if res.x[k] > 0.5]
+    taken = _fill(taken, cand, conflicts, length, budget, max_sentences, needs, promise)
+    chosen = [cand[k] for k in taken]
     return sorted(chosen, key=lambda i: -score[i])
+
+
+def _fill(
+    taken: list[int],
+    cand: list[int],
+    conflicts: list[tuple[int, int]],
+    length: np.ndarray,
+    budget: float,
+    max_sentences: int | None,
+    needs: np.ndarray,
+    promise: np.ndarray,
+) -> list[int]:
+    """The program's choice, then (most promising first) every candidate that still fits the
+    budget and breaks no redundancy cut or context rule: the per-sentence cost may leave
+    words unused that a sentence with nothing in common with the rest would fill."""
+    taken = list(taken)
+    against: dict[int, set[int]] = {}
+    for a, b in conflicts:
+        against.setdefault(a, set()).add(b)
+        against.setdefault(b, set()).add(a)
+    pos = {u: k for k, u in enumerate(cand)}
+    used = float(sum(length[cand[k]] for k in taken))
+    chosen = set(taken)
+    for k in sorted(range(len(cand)), key=lambda k: (-promise[cand[k]], k)):
+        if max_sentences is not None and len(taken) >= max_sentences:
+            break
+        u = cand[k]
+        if k in chosen or used + length[u] > budget or against.get(k, set()) & chosen:
+            continue
+        if needs[u] >= 0 and pos.get(int(needs[u])) not in chosen:
+            continue
+        taken.append(k)
+        chosen.add(k)
+        used += length[u]
+    return taken

@@ -8,6 +8,7 @@ empty body contributes its title (if it reads as a sentence). Identical sentence
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -65,6 +66,12 @@ _OPENER = re.compile(r"[\W_]*(\w+)")
 def needs_context(text: str, tokens: Sequence[str]) -> bool:
     """Whether a sentence cannot stand alone: it opens with a pronoun or a connective that
     points back, or it is short and leans on a pronoun."""
+    return points_back(text, tokens) or leans_on_pronoun(tokens)
+
+
+def points_back(text: str, tokens: Sequence[str]) -> bool:
+    """Whether a sentence refers to the one before it: a pronoun or connective opener, a
+    back-pointing determiner in its subject, "hal itu", or "<noun> itu" in a short one."""
     m = _OPENER.match(text)
     if m and m.group(1).lower() in _BACK_OPENERS:
         return True
@@ -72,18 +79,16 @@ def needs_context(text: str, tokens: Sequence[str]) -> bool:
         return True  # "Pejabat Gedung Putih tersebut mengklaim ...": which official?
     if _BACK_PHRASE.search(text):
         return True  # "... bahwa hal itu akan menjadi ...": what thing?
-    if len(tokens) <= SHORT_WITH_DEMONSTRATIVE and any(
+    return len(tokens) <= SHORT_WITH_DEMONSTRATIVE and any(
         t.lower() == "itu" and prev.lower() not in _TIME_NOUNS
-        for prev, t in zip(tokens, tokens[1:], strict=False)
-    ):
-        return True  # "... yang mengungkap info itu": which information?
-    return leans_on_pronoun(tokens)
+        for prev, t in itertools.pairwise(tokens)
+    )  # "... yang mengungkap info itu": which information?
 
 
 def leans_on_pronoun(tokens: Sequence[str]) -> bool:
     """A short sentence whose point hangs on a pronoun ("Peskov questioned whether they could
-    confirm"): even after the sentence before it, it adds little; not a candidate of the
-    multi-article selection."""
+    confirm"): unless it opens by pointing back, the sentence before it does not say who
+    "they" are either; not a candidate of the multi-article selection."""
     return len(tokens) <= SHORT_WITH_PRONOUN and any(t.lower() in _PRONOUNS for t in tokens[1:])
 
 
@@ -122,8 +127,10 @@ def split_units(docs: Sequence[Doc], langs: Sequence[str | None]) -> list[Unit]:
                 rank += 1
                 continue
             needs = None
-            if needs_context(s, toks):
-                needs = NO_CONTEXT if previous is None or leans_on_pronoun(toks) else previous
+            if points_back(s, toks):
+                needs = NO_CONTEXT if previous is None else previous
+            elif leans_on_pronoun(toks):
+                needs = NO_CONTEXT  # what it says hangs on a pronoun, whatever comes before
             u = Unit(s, i, pos, rank, langs[i], len(toks), {i}, toks, needs)
             seen[key] = len(units)
             previous = len(units)
