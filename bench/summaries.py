@@ -12,8 +12,12 @@
 - Redundancy: each ECB+ event (train+dev) summarized at 100 words; the largest cosine of
   lowercase token counts between two sentences of one summary.
 - Speed: seconds per story of 10 / 50 / 200 articles (IndoSum articles pooled into one story,
-  Indonesian stemming), for ``summarize`` (cold = first call in the process, stem cache
-  empty; warm = again) and plain sumy LexRank (capped at 50 articles: quadratic pure Python).
+  Indonesian stemming), for ``summarize`` (cold = a fresh Python process, from the first
+  import of the summarizer to the end of its first summary; warm = the same story again in
+  that process), for the selection before issue 11's third round (``BEFORE``) measured the
+  same way, and for plain sumy LexRank (capped at 50 articles: quadratic pure Python).
+- ECB+ multi-document: ROUGE-1/2 recall (Perl ROUGE-1.5.5) of the method, of ``BEFORE`` and
+  of the baselines on the train and dev splits.
 """
 
 from __future__ import annotations
@@ -544,9 +548,7 @@ def report_speed() -> None:
             plain = f"{time.perf_counter() - t:12.2f}"
         else:
             plain = f"{'(skipped)':>12}"
-        print(
-            f"{k:8d} {n_sent:9d} {cold:6.2f} {warm:6.2f} {b_cold:11.2f} {b_warm:11.2f} {plain}"
-        )
+        print(f"{k:8d} {n_sent:9d} {cold:6.2f} {warm:6.2f} {b_cold:11.2f} {b_warm:11.2f} {plain}")
 
 
 def main() -> None:

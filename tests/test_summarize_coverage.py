@@ -161,7 +161,9 @@ def test_one_speakers_different_facts_are_not_redundant():
 def test_copies_count_once_as_sources():
     from digest.summarize.coverage import copy_sources
 
-    wire = "The central bank raised its main interest rate by half a point to 6.5 percent on Thursday."
+    wire = (
+        "The central bank raised its main interest rate by half a point to 6.5 percent on Thursday."
+    )
     docs = [
         Doc(title="a", text=wire),
         Doc(title="b", text=wire.replace("on Thursday", "on Thursday morning")),  # a near-copy

@@ -2,24 +2,36 @@
 
 Concepts are the story's word bigrams (stemmed, stop words kept inside a bigram but not
 bigrams of two stop words: the unit ROUGE-2 and a reader both count), each weighted by how
-many of the story's articles carry it; bigrams fewer than ``concept_min_docs`` articles
-carry are noise and dropped. The summary maximises
+many independent sources carry it: the story's articles, a sentence carried verbatim by
+several articles and near-copies across articles (word trigram Jaccard >= ``copy_overlap``:
+syndicated or translated wire copy) counting once (``copy_sources``); bigrams fewer than
+``concept_min_docs`` sources carry are noise and dropped. Beside them, facts: every
+candidate's statement, covered by any chosen sentence within ``fact_similarity`` content
+cosine of it, worth the share of sources saying it (a thresholded facility location, Lin &
+Bilmes 2011: what outlets tell in their own words shares content words, not bigrams). The
+summary maximises
 
-    sum_c w_c * covered_c / max(w)  +  w_prior * sum_s relevance_s * chosen_s
+    sum_c w_c * covered_c / max(w)  +  w_facts * sum_f share_f * covered_f
+      +  sum_s (w_prior * relevance_s - sentence_cost) * chosen_s
 
-(each concept counted once, however many chosen sentences repeat it; ``relevance`` is the
-learned score of ``relevance.py``: position prior, centrality, support) subject to
+(each concept and fact counted once, however many chosen sentences repeat it; ``relevance``
+is the learned score of ``relevance.py``: position prior, centrality, support) subject to
 
 - the word budget (and the sentence cap, when one is given);
-- covered_c <= sum of chosen sentences holding c;
+- covered_c <= sum of chosen sentences holding c; covered_f likewise;
 - redundancy cuts: two sentences whose content-term or raw-token cosine or containment is
-  above the thresholds of ``SummaryParams``, or one of which quotes words (2+) that the
-  other also carries (the same remark reported twice), are never both chosen;
+  above the thresholds of ``SummaryParams`` (compared without their attribution, "X said
+  on Tuesday that": ``attribution.py``), whose neighbourhoods overlap (``neighbour_overlap``:
+  paraphrases in other words), or one of which quotes words (2+) that the other also carries
+  (the same remark reported twice), are never both chosen;
 - context: a sentence that needs the one before it (``Unit.needs``) is chosen only with it.
 
 Solved exactly by HiGHS through ``scipy.optimize.milp`` on the ``ilp_max_units`` most
-promising units (by relevance plus concept weight), with a time limit; when the solver
-returns no solution in time, the greedy selection of ``selection.py`` is used instead.
+promising units (by relevance plus concept weight), its work capped by branch-and-bound
+nodes (the clock limit is only a safety net); the columns are in a fixed order, so the same
+story gets the same summary in every process and under any load. Words the program leaves
+unused are filled with the most promising candidates that break no cut (``_fill``). When the
+solver stops at a limit, the greedy selection of ``selection.py`` is used instead.
 """
 
 from __future__ import annotations
@@ -61,28 +73,34 @@ class _TokenIds:
 
 
 def _token_ids(story: Story) -> _TokenIds:
-    folded_ids: dict[str, int] = {}
-    key_ids: dict[str, int] = {}
-    folded, key, stop = [], [], []
-    lens = []
-    for u in story.units:
-        tm = term_map(u.lang)
-        for w in u.tokens:
-            f = FOLDED[w]
-            t = tm[f]
-            folded.append(folded_ids.setdefault(f, len(folded_ids)))
-            key.append(key_ids.setdefault(t or f, len(key_ids)))
-            stop.append(not t)
-        lens.append(len(u.tokens))
+    folded_ids = story.raw_vocab
+    folded_of = story.folded
+    if not folded_ids:  # a Story built by hand
+        folded_of = [[FOLDED[w] for w in u.tokens] for u in story.units]
+        folded_ids = _vocab(folded_of)
+    folded = np.fromiter((folded_ids[f] for toks in folded_of for f in toks), dtype=np.int64)
+    lens = np.array([len(toks) for toks in folded_of], dtype=np.int64)
     start = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
-    return _TokenIds(
-        np.array(folded, dtype=np.int64),
-        np.array(key, dtype=np.int64),
-        np.array(stop, dtype=bool),
-        start,
-        len(folded_ids),
-        len(key_ids),
-    )
+    # key (content term, else the stop word itself) per distinct (language, folded word)
+    names = list(folded_ids)
+    key = np.zeros(len(folded), dtype=np.int64)
+    stop = np.zeros(len(folded), dtype=bool)
+    key_ids: dict[str, int] = {}
+    langs = np.repeat(np.array([u.lang or "" for u in story.units], dtype=object), lens)
+    for lang in sorted(set(langs.tolist())):
+        tm = term_map(lang or None)
+        at = np.flatnonzero(langs == lang) if len(set(langs.tolist())) > 1 else slice(None)
+        distinct = np.unique(folded[at])
+        k_of = np.zeros(len(names), dtype=np.int64)
+        s_of = np.zeros(len(names), dtype=bool)
+        for d in distinct.tolist():
+            f = names[d]
+            t = tm[f]
+            k_of[d] = key_ids.setdefault(t or f, len(key_ids))
+            s_of[d] = not t
+        key[at] = k_of[folded[at]]
+        stop[at] = s_of[folded[at]]
+    return _TokenIds(folded, key, stop, start, len(folded_ids), len(key_ids))
 
 
 def _pairs_in_units(start: np.ndarray, n: int, span: int) -> tuple[np.ndarray, np.ndarray]:
@@ -242,8 +260,8 @@ def without_attribution(story: Story, cand: np.ndarray) -> tuple[sp.csr_matrix, 
     spans = [attribution(story.units[u].text) for u in cand]
     if not any(spans):
         return x, raw
-    content_ids = _vocab(story.content)
-    raw_ids = _vocab([FOLDED[w] for w in u.tokens] for u in story.units)
+    content_ids = story.vocab or _vocab(story.content)
+    raw_ids = story.raw_vocab or _vocab([FOLDED[w] for w in u.tokens] for u in story.units)
     drop_x, drop_raw = [], []
     for u, span in zip(cand, spans, strict=True):
         if not span:

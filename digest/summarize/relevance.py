@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -38,6 +38,9 @@ class Story:
     n_docs: int
     features: dict[str, np.ndarray]  # FEATURES, each in [0, 1]
     support: np.ndarray
+    vocab: dict[str, int] = field(default_factory=dict)  # content term -> column of x
+    raw_vocab: dict[str, int] = field(default_factory=dict)  # folded word -> column of raw
+    folded: list[list[str]] = field(default_factory=list)  # folded words per unit
 
 
 def scale(x: np.ndarray) -> np.ndarray:
@@ -99,8 +102,11 @@ def prepare(
         return None
     n = len(units)
     content = unit_terms(units, params.stem_hapax_max_units)
-    x = tfidf_matrix(content, tfidf=True)
-    raw = tfidf_matrix([[FOLDED[w] for w in u.tokens] for u in units], tfidf=False)
+    vocab: dict[str, int] = {}
+    raw_vocab: dict[str, int] = {}
+    x = tfidf_matrix(content, tfidf=True, vocab=vocab)
+    folded = [[FOLDED[w] for w in u.tokens] for u in units]
+    raw = tfidf_matrix(folded, tfidf=False, vocab=raw_vocab)
     doc_of = np.array([u.doc for u in units])
     n_docs = len(docs)
 
@@ -169,7 +175,9 @@ def prepare(
                 best[k, d] = 1.0  # an identical copy
         support[rows] = np.minimum(best, params.support_saturation).sum(axis=1)
         support = support / (params.support_saturation * (n_docs - 1))
-    return Story(units, content, x, raw, doc_of, n_docs, features, support)
+    return Story(
+        units, content, x, raw, doc_of, n_docs, features, support, vocab, raw_vocab, folded
+    )
 
 
 def linear_score(features: dict[str, np.ndarray], params: SummaryParams, *, multi: bool):
