@@ -399,14 +399,19 @@ def select_coverage(
             [len({int(src[cand[j]]) for j in np.flatnonzero(near[i])}) for i in range(m)],
             dtype=np.float64,
         ) / max(story.n_docs, 1)
-        fact_cover = [np.flatnonzero(near[i]) for i in range(m)]
-    obj = np.concatenate(
-        [
-            params.w_prior * score[cand_arr] - params.sentence_cost,
-            w[concept_ids] / top_w,
-            params.w_facts * fact_w,
-        ]
-    )
+        if params.fact_variables:
+            # facts at least two sources tell (one source's statement is worth little and
+            # would double the program's size)
+            told = np.flatnonzero(fact_w * max(story.n_docs, 1) >= 2 - 1e-9)
+            fact_cover = [np.flatnonzero(near[i]) for i in told]
+            fact_w = fact_w[told]
+    own = params.w_prior * score[cand_arr] - params.sentence_cost
+    if params.w_facts > 0 and not params.fact_variables:
+        # each sentence worth the share of sources telling its fact; the paraphrase cut
+        # keeps two tellings of one fact out, so counting it per sentence counts it once
+        own = own + params.w_facts * fact_w
+        fact_w = np.zeros(0)
+    obj = np.concatenate([own, w[concept_ids] / top_w, params.w_facts * fact_w])
     n_var = m + k_c + len(fact_cover)
 
     rows, cols, vals, lb, ub = [], [], [], [], []
@@ -434,8 +439,8 @@ def select_coverage(
     for i, ks in enumerate(fact_cover):
         add([(m + k_c + i, 1.0)] + [(int(k), -1.0) for k in ks], -np.inf, 0.0)
     conflicts = _conflicts(story, cand_arr, x_cmp, raw_cmp, params)
-    for a, b in conflicts:
-        add([(a, 1.0), (b, 1.0)], -np.inf, 1.0)
+    for clique in clique_cover(m, conflicts):
+        add([(k, 1.0) for k in clique], -np.inf, 1.0)
     for k, u in enumerate(cand):
         if needs[u] >= 0:
             add([(k, 1.0), (pos[int(needs[u])], -1.0)], -np.inf, 0.0)
@@ -461,6 +466,34 @@ def select_coverage(
     taken = _fill(taken, cand, conflicts, length, budget, max_sentences, needs, promise)
     chosen = [cand[k] for k in taken]
     return sorted(chosen, key=lambda i: -score[i])
+
+
+def clique_cover(n: int, pairs: list[tuple[int, int]]) -> list[list[int]]:
+    """Cliques of the conflict graph covering every conflicting pair (greedy, deterministic):
+    "at most one of these" over a clique says what its pairs say, and a much tighter linear
+    relaxation lets the solver finish at the root instead of branching for seconds."""
+    adj: list[set[int]] = [set() for _ in range(n)]
+    for a, b in pairs:
+        adj[a].add(b)
+        adj[b].add(a)
+    left = {(min(a, b), max(a, b)) for a, b in pairs}
+    out = []
+    for a, b in sorted(left):
+        if (a, b) not in left:
+            continue
+        clique = [a, b]
+        common = adj[a] & adj[b]
+        while common:
+            # the member that keeps most of the rest, lowest index on ties
+            c = max(sorted(common), key=lambda v: len(adj[v] & common))
+            clique.append(c)
+            common &= adj[c]
+        clique.sort()
+        for i, u in enumerate(clique):
+            for v in clique[i + 1 :]:
+                left.discard((u, v))
+        out.append(clique)
+    return out
 
 
 def _fill(
