@@ -310,12 +310,16 @@ def _conflicts(
     if params.neighbour_overlap is not None:
         # Second-order paraphrase: two sentences that the same other sentences restate say
         # the same thing, even in different words ("Kim will meet Putin" / "Kim plans to
-        # visit Russia"): Jaccard of their neighbourhoods (cosine >= fact_similarity).
+        # visit Russia"): Jaccard of their neighbourhoods (cosine >= fact_similarity), with
+        # at least one other sentence in common (two sentences that are only each other's
+        # neighbours are the first-order cuts' business).
         near = (sim >= params.fact_similarity).astype(np.float64)
         np.fill_diagonal(near, 1.0)
         inter = near @ near.T
         deg = near.sum(axis=1)
-        bad |= inter / (deg[:, None] + deg[None, :] - inter) >= params.neighbour_overlap
+        others = inter - 2.0 * near  # common neighbours besides the two themselves
+        jaccard = inter / (deg[:, None] + deg[None, :] - inter)
+        bad |= (jaccard >= params.neighbour_overlap) & (others >= 1)
     i, j = np.nonzero(np.triu(bad, k=1))
     return list(zip(i.tolist(), j.tolist(), strict=True))
 
