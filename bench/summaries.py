@@ -480,7 +480,6 @@ BEFORE = replace(
     w_facts=0.0,
     neighbour_overlap=None,
     sentence_cost=0.0,
-    coverage_containment=0.6,
     concept_min_docs=4,
     w_prior=2.0,
 )

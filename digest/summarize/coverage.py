@@ -298,7 +298,7 @@ def _conflicts(
     size = np.maximum(np.asarray(present.sum(axis=1)).ravel(), 1.0)
     contained = shared / np.minimum(size[:, None], size[None, :])
     bad = (sim > params.redundancy) | (sim_raw > params.token_redundancy)
-    bad |= contained > params.coverage_containment
+    bad |= contained > params.containment
     # The same remark quoted twice ("kesalahan besar" in one report, inside a longer quote in
     # another) is one fact, however different the rest of the two sentences.
     texts = [" ".join(FOLDED[w] for w in story.units[u].tokens) for u in cand]

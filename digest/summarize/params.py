@@ -145,9 +145,6 @@ class SummaryParams:
     # full one on the same budget by picking up a few bigrams each (words left over are
     # filled afterwards). ECB+ train grid {0, 0.5, 1, 2}.
     sentence_cost: float = 0.5
-    # The containment cut of the integer program: above this share (so 3 of 5 content words
-    # and more; round two used ``containment``, i.e. more than 60%), attribution left out.
-    coverage_containment: float = 0.59
     # Weight of a content word as a concept, relative to a bigram carried by as many
     # articles (0: bigrams only, as Gillick & Favre; 0.5 cost 1.2 ROUGE-2 on ECB+ train).
     w_unigram: float = 0.0
