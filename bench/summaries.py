@@ -12,8 +12,12 @@
 - Redundancy: each ECB+ event (train+dev) summarized at 100 words; the largest cosine of
   lowercase token counts between two sentences of one summary.
 - Speed: seconds per story of 10 / 50 / 200 articles (IndoSum articles pooled into one story,
-  Indonesian stemming), for ``summarize`` (cold = first call in the process, stem cache
-  empty; warm = again) and plain sumy LexRank (capped at 50 articles: quadratic pure Python).
+  Indonesian stemming), for ``summarize`` (cold = a fresh Python process, from the first
+  import of the summarizer to the end of its first summary; warm = the same story again in
+  that process), for the selection before issue 11's third round (``BEFORE``) measured the
+  same way, and for plain sumy LexRank (capped at 50 articles: quadratic pure Python).
+- ECB+ multi-document: ROUGE-1/2 recall (Perl ROUGE-1.5.5) of the method, of ``BEFORE`` and
+  of the baselines on the train and dev splits.
 """
 
 from __future__ import annotations
@@ -404,6 +408,7 @@ def report_ecbplus_mds() -> None:
     rows = load_ecbplus_mds()
     systems = {
         "method (summarize)": lambda docs, lang: method(docs, 100, lang),
+        "method before (round 2)": lambda docs, lang: method(docs, 100, lang, BEFORE),
         "Lead (first article)": lambda docs, lang: lead_first_article(docs, 100, lang),
         "sumy LexRank (plain)": lambda docs, lang: plain_sumy_lexrank(docs, 100, lang),
         "concept coverage (plain)": lambda docs, lang: coverage_baseline(docs, 100, lang),
@@ -465,31 +470,84 @@ def report_redundancy() -> None:
 # ------------------------------------------------------------------------------- speed
 
 
+# The multi-article selection as it was before issue 11's third round (attribution-blind
+# redundancy, copy-collapsed concept sources, fact coverage, paraphrase cut, sentence cost
+# all off; round-two weights): the baseline printed beside the method in the same run.
+BEFORE = replace(
+    DEFAULT_PARAMS,
+    attribution_blind=False,
+    copy_overlap=None,
+    w_facts=0.0,
+    neighbour_overlap=None,
+    sentence_cost=0.0,
+    concept_min_docs=4,
+    w_prior=2.0,
+)
+
+_SPEED_SCRIPT = """
+import json, sys, time
+docs_path, which = sys.argv[1], sys.argv[2]
+raw = json.load(open(docs_path, encoding="utf-8"))
+t0 = time.perf_counter()
+from digest.models import Doc
+from digest.summarize import summarize
+sys.path.insert(0, "bench")
+from summaries import BEFORE, DEFAULT_PARAMS
+params = BEFORE if which == "before" else DEFAULT_PARAMS
+docs = [Doc(title=d["title"], text=d["text"], lang="id") for d in raw]
+summarize(docs, "id", max_words=150, params=params)
+cold = time.perf_counter() - t0
+t = time.perf_counter()
+summarize(docs, "id", max_words=150, params=params)
+warm = time.perf_counter() - t
+print(json.dumps({"cold": cold, "warm": warm}))
+"""
+
+
+def timed_in_fresh_process(docs: list[Doc], which: str) -> tuple[float, float]:
+    """(cold, warm) seconds of ``summarize`` on ``docs`` in a new Python process: cold from
+    before the first ``import digest.summarize`` to the end of the first summary (imports,
+    rule files, stemmer, the integer program's scipy.optimize), warm = the same story again."""
+    import subprocess
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".json", encoding="utf-8") as f:
+        json.dump([{"title": d.title, "text": d.text} for d in docs], f)
+        f.flush()
+        out = subprocess.run(
+            [sys.executable, "-c", _SPEED_SCRIPT, f.name, which],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    got = json.loads(out.strip().splitlines()[-1])
+    return got["cold"], got["warm"]
+
+
 def report_speed() -> None:
     pool = [docs[0] for _, docs, _ in load_indosum(200, "eval")]
     print("\n== Speed: seconds per story (IndoSum articles pooled, lang id, 150 words)")
-    head = ("articles", "sentences", "method cold", "method warm", "sumy LexRank")
-    print(f"{head[0]:>8} {head[1]:>9} {head[2]:>11} {head[3]:>11} {head[4]:>12}")
+    print("cold = a fresh process: first imports + first summary; warm = the same story again;")
+    print("'before' = the selection before this round (BEFORE), same run. Target: 200 articles")
+    print("at most 2 s.")
+    head = ("articles", "sentences", "cold", "warm", "before cold", "before warm", "sumy LexRank")
+    print(
+        f"{head[0]:>8} {head[1]:>9} {head[2]:>6} {head[3]:>6} {head[4]:>11} {head[5]:>11} "
+        f"{head[6]:>12}"
+    )
     for k in (10, 50, 200):
         docs = pool[:k]
         n_sent = sum(len(split_sentences(d.text, "id")) for d in docs)
-        # cold: a fresh stem cache is what a new worker process sees
-        from digest.text import clear_caches
-
-        clear_caches()
-        t = time.perf_counter()
-        summarize(docs, "id", max_words=150)
-        cold = time.perf_counter() - t
-        t = time.perf_counter()
-        summarize(docs, "id", max_words=150)
-        warm = time.perf_counter() - t
+        cold, warm = timed_in_fresh_process(docs, "method")
+        b_cold, b_warm = timed_in_fresh_process(docs, "before")
         if k <= 50:
             t = time.perf_counter()
             plain_sumy_lexrank(docs, 150, "id")
             plain = f"{time.perf_counter() - t:12.2f}"
         else:
             plain = f"{'(skipped)':>12}"
-        print(f"{k:8d} {n_sent:9d} {cold:11.2f} {warm:11.2f} {plain}")
+        print(f"{k:8d} {n_sent:9d} {cold:6.2f} {warm:6.2f} {b_cold:11.2f} {b_warm:11.2f} {plain}")
 
 
 def main() -> None:

@@ -287,11 +287,13 @@ def normalized_rows(
     return sp.csr_matrix((data, ids, indptr), shape=(n, n_cols))
 
 
-def tfidf_matrix(token_lists: Sequence[Sequence[str]], *, tfidf: bool = True) -> sp.csr_matrix:
+def tfidf_matrix(
+    token_lists: Sequence[Sequence[str]], *, tfidf: bool = True, vocab: dict[str, int] | None = None
+) -> sp.csr_matrix:
     """L2-normalised rows over the tokens of each list: sublinear TF x smoothed IDF
     (log((1 + n) / (1 + df)) + 1, df within ``token_lists``) or, with ``tfidf=False``, raw
-    counts."""
-    vocab: dict[str, int] = {}
+    counts. ``vocab``, if given (empty), receives the column id of every token."""
+    vocab = {} if vocab is None else vocab
     ids: list[int] = []
     vals: list[float] = []
     lens = np.zeros(len(token_lists), dtype=np.int64)

@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -38,15 +38,19 @@ class Story:
     n_docs: int
     features: dict[str, np.ndarray]  # FEATURES, each in [0, 1]
     support: np.ndarray
+    vocab: dict[str, int] = field(default_factory=dict)  # content term -> column of x
+    raw_vocab: dict[str, int] = field(default_factory=dict)  # folded word -> column of raw
+    folded: list[list[str]] = field(default_factory=list)  # folded words per unit
 
 
 def scale(x: np.ndarray) -> np.ndarray:
-    """Min-max scaling to [0, 1] (all zeros when constant)."""
+    """Min-max scaling to [0, 1] (all zeros when constant up to rounding)."""
     x = np.asarray(x, dtype=np.float64)
     if not len(x):
         return x
     lo, hi = float(x.min()), float(x.max())
-    return (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
+    # equal up to rounding counts as constant (the same cosine computed in another order)
+    return (x - lo) / (hi - lo) if hi - lo > 1e-9 * max(1.0, abs(hi)) else np.zeros_like(x)
 
 
 def lexrank_scores(x: sp.csr_matrix, damping: float = 0.85, iterations: int = 60) -> np.ndarray:
@@ -98,21 +102,33 @@ def prepare(
         return None
     n = len(units)
     content = unit_terms(units, params.stem_hapax_max_units)
-    x = tfidf_matrix(content, tfidf=True)
-    raw = tfidf_matrix([[FOLDED[w] for w in u.tokens] for u in units], tfidf=False)
+    vocab: dict[str, int] = {}
+    raw_vocab: dict[str, int] = {}
+    x = tfidf_matrix(content, tfidf=True, vocab=vocab)
+    folded = [[FOLDED[w] for w in u.tokens] for u in units]
+    raw = tfidf_matrix(folded, tfidf=False, vocab=raw_vocab)
     doc_of = np.array([u.doc for u in units])
     n_docs = len(docs)
 
     # Centroid: mean of per-article mean vectors, so a long article does not dominate.
-    centroid = np.zeros(x.shape[1])
+    # (one sparse product for every article's mean: indexing rows per article costs ~1 ms
+    # each, seconds in a story of hundreds of articles)
+    present = np.unique(doc_of)
+    slot = np.searchsorted(present, doc_of)
+    counts = np.bincount(slot).astype(np.float64)
+    member = sp.csr_matrix((1.0 / counts[slot], (slot, np.arange(n))), shape=(len(present), n))
+    means = (member @ x).tocsr()  # article means, one row per present article
+    centroid = np.asarray(means.sum(axis=0)).ravel()
+    norms = np.sqrt(np.asarray(means.multiply(means).sum(axis=1)).ravel())
+    unit_norm = sp.diags(np.where(norms > 0, 1.0 / np.where(norms > 0, norms, 1.0), 0.0)) @ means
+    own = np.asarray(x.multiply(unit_norm[slot]).sum(axis=1)).ravel()  # cosine, own article
     doc_cen = np.zeros(n)
-    for d in np.unique(doc_of):
-        rows = doc_of == d
-        mean = np.asarray(x[rows].mean(axis=0)).ravel()
-        centroid += mean
-        norm = np.linalg.norm(mean)
-        if norm:
-            doc_cen[rows] = scale(x[rows] @ (mean / norm))
+    order = np.argsort(slot, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(counts).astype(np.int64)])
+    for k in range(len(present)):
+        rows = order[bounds[k] : bounds[k + 1]]
+        if norms[k]:
+            doc_cen[rows] = scale(own[rows])
     norm = np.linalg.norm(centroid)
     cen = x @ (centroid / norm) if norm else np.zeros(n)
 
@@ -159,7 +175,9 @@ def prepare(
                 best[k, d] = 1.0  # an identical copy
         support[rows] = np.minimum(best, params.support_saturation).sum(axis=1)
         support = support / (params.support_saturation * (n_docs - 1))
-    return Story(units, content, x, raw, doc_of, n_docs, features, support)
+    return Story(
+        units, content, x, raw, doc_of, n_docs, features, support, vocab, raw_vocab, folded
+    )
 
 
 def linear_score(features: dict[str, np.ndarray], params: SummaryParams, *, multi: bool):

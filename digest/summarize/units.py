@@ -8,6 +8,7 @@ empty body contributes its title (if it reads as a sentence). Identical sentence
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -53,12 +54,24 @@ _BACK_DETERMINERS = frozenset({"tersebut"})
 _BACK_PHRASE = re.compile(r"\b[Hh]al (?:itu|ini|tersebut)\b")
 _PRONOUNS = frozenset("they them it he she him her ia dia mereka beliau".split())  # noqa: SIM905
 SHORT_WITH_PRONOUN = 12  # words: longer sentences usually name whom they speak of
+# Indonesian "<noun> itu" (that <noun>: the one just mentioned) in a short sentence, unless
+# the noun is a time ("saat itu", "hari itu": then).
+SHORT_WITH_DEMONSTRATIVE = 20
+_TIME_NOUNS = frozenset(
+    "saat waktu kala ketika masa hari malam pagi siang sore tahun bulan pekan minggu kali".split()  # noqa: SIM905
+)
 _OPENER = re.compile(r"[\W_]*(\w+)")
 
 
 def needs_context(text: str, tokens: Sequence[str]) -> bool:
     """Whether a sentence cannot stand alone: it opens with a pronoun or a connective that
     points back, or it is short and leans on a pronoun."""
+    return points_back(text, tokens) or leans_on_pronoun(tokens)
+
+
+def points_back(text: str, tokens: Sequence[str]) -> bool:
+    """Whether a sentence refers to the one before it: a pronoun or connective opener, a
+    back-pointing determiner in its subject, "hal itu", or "<noun> itu" in a short one."""
     m = _OPENER.match(text)
     if m and m.group(1).lower() in _BACK_OPENERS:
         return True
@@ -66,6 +79,16 @@ def needs_context(text: str, tokens: Sequence[str]) -> bool:
         return True  # "Pejabat Gedung Putih tersebut mengklaim ...": which official?
     if _BACK_PHRASE.search(text):
         return True  # "... bahwa hal itu akan menjadi ...": what thing?
+    return len(tokens) <= SHORT_WITH_DEMONSTRATIVE and any(
+        t.lower() == "itu" and prev.lower() not in _TIME_NOUNS
+        for prev, t in itertools.pairwise(tokens)
+    )  # "... yang mengungkap info itu": which information?
+
+
+def leans_on_pronoun(tokens: Sequence[str]) -> bool:
+    """A short sentence whose point hangs on a pronoun ("Peskov questioned whether they could
+    confirm"): unless it opens by pointing back, the sentence before it does not say who
+    "they" are either; not a candidate of the multi-article selection."""
     return len(tokens) <= SHORT_WITH_PRONOUN and any(t.lower() in _PRONOUNS for t in tokens[1:])
 
 
@@ -104,8 +127,10 @@ def split_units(docs: Sequence[Doc], langs: Sequence[str | None]) -> list[Unit]:
                 rank += 1
                 continue
             needs = None
-            if needs_context(s, toks):
+            if points_back(s, toks):
                 needs = NO_CONTEXT if previous is None else previous
+            elif leans_on_pronoun(toks):
+                needs = NO_CONTEXT  # what it says hangs on a pronoun, whatever comes before
             u = Unit(s, i, pos, rank, langs[i], len(toks), {i}, toks, needs)
             seen[key] = len(units)
             previous = len(units)
