@@ -56,6 +56,9 @@ def _get(settings: Settings) -> ProcessPoolExecutor | None:
                 mp_context=multiprocessing.get_context("spawn"),
                 # no max_tasks_per_child: on Python 3.11 the pool hangs when a worker retires
                 initializer=_preload,
+                # the pool's own pid, not the worker's getppid() at start: a parent killed
+                # while its worker was still starting would otherwise never be noticed
+                initargs=(os.getpid(),),
             )
             _pool_size = size
         return _pool
@@ -109,8 +112,25 @@ def trim_heap() -> None:
         pass
 
 
-def _preload() -> None:
+# How often a worker checks that the process which started it is still there.
+PARENT_CHECK_SECONDS = 1.0
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose parent was killed (SIGKILL, OOM, a stopped deployment run) would wait on
+    its task queue forever: the pool's own shutdown never runs. Leave when re-parented."""
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(0)
+
+
+def _preload(parent: int) -> None:
     """Import the heavy modules when a worker starts, not on its first page."""
+    threading.Thread(
+        target=_exit_with_parent, args=(parent,), name="exit-with-parent", daemon=True
+    ).start()
     tame_malloc()
     import digest.extract
     import digest.prepare  # noqa: F401

@@ -48,6 +48,57 @@ def test_a_dead_worker_is_one_error_and_the_pool_comes_back(pool_settings):
     assert workers.call(pool_settings, abs, -4) == 4
 
 
+ORPHAN_SCRIPT = """
+import os, sys, time
+from digest.settings import Settings
+from flows import workers
+settings = Settings(extract_processes=2)
+workers.warm(settings)
+pids = set()
+for _ in range(200):  # the pool starts its processes as work arrives
+    pids = {p.pid for p in workers._pool._processes.values()}
+    if len(pids) == 2:
+        break
+    time.sleep(0.05)
+print(" ".join(map(str, sorted(pids))), flush=True)
+time.sleep(600)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_workers_leave_when_their_process_is_killed(tmp_path):
+    """A killed run (SIGKILL, out of memory, a cancelled deployment) must not leave its
+    extraction workers waiting on their queue forever."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", ORPHAN_SCRIPT], stdout=subprocess.PIPE, text=True, cwd=os.getcwd()
+    )
+    try:
+        pids = [int(p) for p in proc.stdout.readline().split()]
+        assert len(pids) == 2 and all(_alive(p) for p in pids)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    deadline = time.monotonic() + 10 * workers.PARENT_CHECK_SECONDS + 20
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [p for p in pids if _alive(p)]
+    for p in left:
+        os.kill(p, signal.SIGKILL)
+    assert not left, f"worker processes {left} outlived their killed parent"
+
+
 def test_preparing_in_worker_processes_matches_preparing_here(pool_settings, monkeypatch):
     raws = [
         Article(
