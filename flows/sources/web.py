@@ -19,7 +19,7 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from digest.extract import Extracted, HtmlTooDeep, extract_html, word_count
@@ -169,27 +169,11 @@ class DbRobotsStore:
             row = load_robots(s, origin)
             if row is None:
                 return None
-            return CachedRobots(
-                status=row.status,
-                body=row.body,
-                etag=row.etag,
-                last_modified=row.last_modified,
-                fetched_at=row.fetched_at,
-                max_age_seconds=row.max_age_seconds,
-            )
+            return CachedRobots(**{f.name: getattr(row, f.name) for f in fields(CachedRobots)})
 
     def save(self, origin: str, robots: CachedRobots) -> None:
         with db_session(self.db_url) as s:
-            save_robots(
-                s,
-                origin,
-                status=robots.status,
-                body=robots.body,
-                etag=robots.etag,
-                last_modified=robots.last_modified,
-                fetched_at=robots.fetched_at,
-                max_age_seconds=robots.max_age_seconds,
-            )
+            save_robots(s, origin, **asdict(robots))
 
 
 @functools.cache
