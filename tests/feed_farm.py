@@ -48,19 +48,25 @@ def _article(i: int) -> tuple[str, str]:
     return title, " ".join(sentences)
 
 
+def serve_page(server: FixtureServer, i: int) -> tuple[str, str, str]:
+    """Serve article ``i``'s page at ``/p/i``; returns (title, text, url)."""
+    title, text = _article(i)
+    url = server.add(
+        f"/p/{i}",
+        body=(
+            f"<html><head><title>{escape(title)}</title></head><body><article>"
+            f"<h1>{escape(title)}</h1><p>{escape(text)}</p><p>{escape(text)}</p>"
+            "</article></body></html>"
+        ).encode(),
+    )
+    return title, text, url
+
+
 def serve_feeds(server: FixtureServer, n: int, folder: Path) -> Path:
     """Serve ``n`` feeds and their pages; write and return an OPML file listing them."""
     outlines = []
     for i in range(n):
-        title, text = _article(i)
-        page = server.add(
-            f"/p/{i}",
-            body=(
-                f"<html><head><title>{escape(title)}</title></head><body><article>"
-                f"<h1>{escape(title)}</h1><p>{escape(text)}</p><p>{escape(text)}</p>"
-                "</article></body></html>"
-            ).encode(),
-        )
+        title, text, page = serve_page(server, i)
         feed = server.add(
             f"/f/{i}.xml",
             content_type="application/rss+xml; charset=utf-8",

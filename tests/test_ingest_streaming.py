@@ -17,7 +17,7 @@ from flows.sources.spec import SourceSpec
 from flows.sources.web import WebJob, load_web_urls
 from storage.engine import session as db_session
 from storage.models import ArticleRow
-from tests.feed_farm import _article
+from tests.feed_farm import serve_page
 from tests.web_server import FixtureServer
 
 FAST = {
@@ -44,15 +44,7 @@ def fast_settings(settings_env):
 def serve_feed(server: FixtureServer, n: int = PAGES) -> str:
     items = []
     for i in range(n):
-        title, text = _article(i)
-        url = server.add(
-            f"/p/{i}",
-            body=(
-                f"<html><head><title>{escape(title)}</title></head><body><article>"
-                f"<h1>{escape(title)}</h1><p>{escape(text)}</p><p>{escape(text)}</p>"
-                "</article></body></html>"
-            ).encode(),
-        )
+        title, _, url = serve_page(server, i)
         items.append(f"<item><title>{escape(title)}</title><link>{url}</link></item>")
     body = (
         '<?xml version="1.0"?><rss version="2.0"><channel><title>Farm</title>'

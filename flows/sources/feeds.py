@@ -106,6 +106,18 @@ def _str(value: object) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def _entry_link(feed_url: str, link: str, label: str, out: ParsedFeed) -> str | None:
+    """An entry's link made absolute, or None with the entry's error recorded in ``out``."""
+    if not link:
+        out.errors.append(ItemError(label, "feed entry has no link"))
+        return None
+    link = urljoin(feed_url, link)
+    if not re.match(r"^https?://", link, re.I):
+        out.errors.append(ItemError(label, f"entry link {link[:80]} is not http(s)"))
+        return None
+    return link
+
+
 def parse_json_feed(content: bytes, url: str) -> ParsedFeed:
     """A JSON Feed 1.0 or 1.1 (https://jsonfeed.org/version/1.1)."""
     try:
@@ -128,12 +140,8 @@ def parse_json_feed(content: bytes, url: str) -> ParsedFeed:
         link = _str(item.get("url")) or _str(item.get("external_url"))
         if not link and is_url(_str(item.get("id"))):
             link = _str(item.get("id"))
-        if not link:
-            out.errors.append(ItemError(label, "feed entry has no link"))
-            continue
-        link = urljoin(url, link)
-        if not re.match(r"^https?://", link, re.I):
-            out.errors.append(ItemError(label, f"entry link {link[:80]} is not http(s)"))
+        link = _entry_link(url, link, label, out)
+        if link is None:
             continue
         html_body = _str(item.get("content_html"))
         text = html_to_text(html_body) if html_body else _str(item.get("content_text"))
@@ -195,12 +203,8 @@ def parse_feed(content: bytes, url: str, content_type: str | None = None) -> Par
             guid = (entry.get("id") or "").strip()
             link = guid if is_url(guid) else ""
         label = f"{url}#entry {n}" + (f" ({title[:60]})" if title else "")
-        if not link:
-            out.errors.append(ItemError(label, "feed entry has no link"))
-            continue
-        link = urljoin(url, link)
-        if not re.match(r"^https?://", link, re.I):
-            out.errors.append(ItemError(label, f"entry link {link[:80]} is not http(s)"))
+        link = _entry_link(url, link, label, out)
+        if link is None:
             continue
         out.entries.append(
             FeedEntry(
