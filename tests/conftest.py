@@ -192,3 +192,15 @@ def server():
     srv.add_file("/robots.txt", "robots.txt", content_type="text/plain")
     yield srv
     srv.stop()
+
+
+@pytest.fixture
+def dask_cluster():
+    """A local Dask cluster of 2 worker processes (the scale-out tests)."""
+    from distributed import LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    yield cluster
+    cluster.close()

@@ -223,17 +223,6 @@ def test_two_limiters_share_one_hosts_limits_on_a_prefect_server(prefect_harness
     assert max_overlap(local) == 2 or min(start_gaps(local)) < DELAY - LATENCY_TOLERANCE
 
 
-@pytest.fixture
-def dask_cluster():
-    from distributed import LocalCluster
-
-    cluster = LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    )
-    yield cluster
-    cluster.close()
-
-
 @pytest.mark.e2e  # ~40 s: a Dask cluster and two ingest runs
 def test_dask_workers_share_each_hosts_limits(
     prefect_harness, settings_env, tmp_path, dask_cluster

@@ -20,17 +20,6 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.timeout(900)
 
 
-@pytest.fixture
-def dask_cluster():
-    from distributed import LocalCluster
-
-    cluster = LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    )
-    yield cluster
-    cluster.close()
-
-
 def test_fetch_tasks_run_on_dask_workers(
     prefect_harness, server, settings_env, sqlite_url, tmp_path, dask_cluster
 ):
