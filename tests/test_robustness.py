@@ -450,22 +450,27 @@ def test_dns_rebinding_never_reaches_the_loopback_page(faults, settings_env, mon
     assert faults.hits["/secret"] == 1
 
 
-def test_connection_goes_to_the_resolved_address_with_the_name_as_host(
-    faults, settings_env, monkeypatch
-):
-    settings_env(ALLOW_PRIVATE_HOSTS="1", PER_HOST_DELAY_SECONDS="0")
-    faults.add("/robots.txt", fs.not_found)
-    faults.add("/page", fs.respond(_page("Pinned")))
+def _resolve_to_loopback(monkeypatch, name: str) -> None:
+    """Make the resolver answer 127.0.0.1 for ``name`` (other names resolve as usual)."""
     real = socket.getaddrinfo
     monkeypatch.setattr(
         socket,
         "getaddrinfo",
         lambda host, port, *a, **k: (
             [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
-            if host == "pinned.test"
+            if host == name
             else real(host, port, *a, **k)
         ),
     )
+
+
+def test_connection_goes_to_the_resolved_address_with_the_name_as_host(
+    faults, settings_env, monkeypatch
+):
+    settings_env(ALLOW_PRIVATE_HOSTS="1", PER_HOST_DELAY_SECONDS="0")
+    faults.add("/robots.txt", fs.not_found)
+    faults.add("/page", fs.respond(_page("Pinned")))
+    _resolve_to_loopback(monkeypatch, "pinned.test")
     fetcher = Fetcher(get_settings())
     try:
         res = fetcher.get(f"http://pinned.test:{faults.port}/page")
@@ -732,16 +737,7 @@ def test_https_to_the_checked_address_keeps_the_name_for_sni_and_certificate(
     httpd.socket = server_ctx.wrap_socket(httpd.socket, server_side=True)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     port = httpd.server_address[1]
-    real = socket.getaddrinfo
-    monkeypatch.setattr(
-        socket,
-        "getaddrinfo",
-        lambda host, p, *a, **k: (
-            [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", p))]
-            if host == "secure.test"
-            else real(host, p, *a, **k)
-        ),
-    )
+    _resolve_to_loopback(monkeypatch, "secure.test")
     client_ctx = ssl.create_default_context(cafile=str(ca_file))
     fetcher = Fetcher(
         get_settings(), transport=guarded_transport(get_settings(), verify=client_ctx)
