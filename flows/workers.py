@@ -71,6 +71,21 @@ MMAP_THRESHOLD_BYTES = 128 * 1024
 ARENA_MAX = 2
 
 
+def _libc():
+    """The C library when it is glibc-like (has mallopt and malloc_trim), else None."""
+    try:
+        import ctypes
+        import ctypes.util
+
+        name = ctypes.util.find_library("c")
+        libc = ctypes.CDLL(name) if name else None
+    except OSError:
+        return None
+    if libc is None or not hasattr(libc, "mallopt") or not hasattr(libc, "malloc_trim"):
+        return None
+    return libc
+
+
 def tame_malloc() -> bool:
     """Keep this process's heap from growing with every page it handles (glibc only).
 
@@ -80,36 +95,19 @@ def tame_malloc() -> bool:
     (the resident size grew by about 70 MB per 1,000 pages in the fetching process and more
     in the extraction workers). A fixed threshold maps them on their own and unmaps them when
     freed; two arenas bound the per-thread pools. Returns False where it does not apply."""
-    try:
-        import ctypes
-        import ctypes.util
-
-        name = ctypes.util.find_library("c")
-        if not name:
-            return False
-        libc = ctypes.CDLL(name)
-        if not hasattr(libc, "mallopt"):
-            return False
-        ok = libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) == 1
-        libc.mallopt(_M_ARENA_MAX, ARENA_MAX)
-        return ok
-    except (OSError, AttributeError):
+    libc = _libc()
+    if libc is None:
         return False
+    ok = libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) == 1
+    libc.mallopt(_M_ARENA_MAX, ARENA_MAX)
+    return ok
 
 
 def trim_heap() -> None:
     """Give the heap's free memory back to the system (glibc's malloc_trim; else nothing)."""
-    try:
-        import ctypes
-        import ctypes.util
-
-        name = ctypes.util.find_library("c")
-        if name:
-            libc = ctypes.CDLL(name)
-            if hasattr(libc, "malloc_trim"):
-                libc.malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
 # How often a worker checks that the process which started it is still there.
